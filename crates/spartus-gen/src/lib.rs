@@ -1,0 +1,58 @@
+//! The `gen` command's reusable logic (main.rs only parses arguments).
+//!
+//! - [`check`]: `gen check <config>`: resolved config and derived figures.
+//! - [`vectors`]: `gen vectors <config>`: golden vectors, memory images and predicted cycles
+//!   written atomically to `hdl_out/<name>/`.
+//! - [`artifacts`]: the atomic output folder with its manifest.
+
+pub mod artifacts;
+pub mod check;
+pub mod vectors;
+
+use anyhow::{Context, Result};
+use spartus_model::config::{self, LayerDims, Resolved};
+use spartus_model::cycles::reference_t_upd;
+use spartus_model::design::Design;
+use std::path::Path;
+
+/// The per-step gate/state update overhead `T_upd` of layer `layer` in the generated
+/// hardware (SPEC §6, §11). Every cycle prediction of `gen` goes through here.
+///
+/// **Placeholder:** returns the SPEC reference `4H/N` until the hardware crate supplies its
+/// real value; replace the body with the hardware's formula.
+pub fn hw_t_upd(resolved: &Resolved, layer: usize, dims: &LayerDims) -> u64 {
+    let _ = (resolved, layer);
+    reference_t_upd(dims)
+}
+
+/// Read and resolve a config file; errors name the file.
+pub fn load_config(path: &Path) -> Result<Resolved> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    config::load_str(&text).with_context(|| format!("invalid config {}", path.display()))
+}
+
+/// Prepare a design (weights from `weights` or seeded random, inputs from an `.npy` file or
+/// the config's stimulus) with the hardware's `T_upd` ([`hw_t_upd`]) in the cycle model.
+pub fn prepare_design(
+    resolved: &Resolved,
+    weights: Option<&Path>,
+    inputs: Option<&Path>,
+) -> Result<Design> {
+    let float = match weights {
+        Some(p) => {
+            let net = spartus_model::weights::load(p).context("cannot load weights")?; // the error names the file
+            spartus_model::weights::check_against(&net, resolved)
+                .with_context(|| format!("weights {} do not fit the config", p.display()))?;
+            Some(net)
+        }
+        None => None,
+    };
+    let x = match inputs {
+        Some(p) => Some(vectors::load_inputs(p)?),
+        None => None,
+    };
+    let mut design = Design::prepare(resolved, float, x).context("cannot prepare the design")?;
+    design.set_t_upd(|l, d| hw_t_upd(resolved, l, d));
+    Ok(design)
+}

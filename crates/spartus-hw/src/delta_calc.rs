@@ -1,0 +1,98 @@
+//! `DeltaCalc`: the delta-encoder arithmetic (SPEC §3 steps 1–2) for one element.
+//!
+//! `r = x - old` (17-bit exact); `fire = |r| >= theta && r != 0`; `delta = sat16(r)`;
+//! `upd = old + delta` (the updated x̂ / ĥ when `fire`).
+//! (`r != 0` makes zero deltas free also when theta = 0, SPEC §3.8.)
+//!
+//! Ports: `x`, `old: Signed<16>` in; `fire: Bit`, `delta`, `upd: Signed<16>` out.
+//! Combinational (latency 0). Hand-written Verilog leaf with Rust model [`delta_calc`].
+
+use rust_hdl::prelude::*;
+
+/// Reference: `(fire, delta, new)` for input `x`, memory `old`, threshold `theta` (Q8.8, ≥ 0).
+pub fn delta_calc(x: i64, old: i64, theta: i64) -> (bool, i64, i64) {
+    let r = x - old;
+    let fire = r.abs() >= theta && r != 0;
+    let d = r.clamp(-32768, 32767);
+    (fire, d, ((old + d) as i16) as i64)
+}
+
+/// Combinational delta arithmetic.
+#[derive(LogicBlock)]
+pub struct DeltaCalc {
+    /// New value.
+    pub x: Signal<In, Signed<16>>,
+    /// Stored x̂ / ĥ.
+    pub old: Signal<In, Signed<16>>,
+    /// The change is at least theta (and nonzero).
+    pub fire: Signal<Out, Bit>,
+    /// sat16(x - old).
+    pub delta: Signal<Out, Signed<16>>,
+    /// old + delta.
+    pub upd: Signal<Out, Signed<16>>,
+    _theta: i64,
+}
+
+impl DeltaCalc {
+    /// Delta arithmetic with threshold `theta` (Q8.8, 0..=32767).
+    pub fn new(theta: i64) -> Self {
+        assert!((0..=32767).contains(&theta));
+        Self {
+            x: Default::default(),
+            old: Default::default(),
+            fire: Default::default(),
+            delta: Default::default(),
+            upd: Default::default(),
+            _theta: theta,
+        }
+    }
+}
+
+impl Logic for DeltaCalc {
+    fn update(&mut self) {
+        let (f, d, n) = delta_calc(
+            crate::sim::to_i64(self.x.val()),
+            crate::sim::to_i64(self.old.val()),
+            self._theta,
+        );
+        self.fire.next = f;
+        self.delta.next = Signed::<16>::from(d);
+        self.upd.next = Signed::<16>::from(n);
+    }
+
+    fn connect(&mut self) {
+        self.fire.connect();
+        self.delta.connect();
+        self.upd.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(format!(
+            "wire signed [16:0] r = {{x[15], x}} - {{old[15], old}};\n\
+             wire signed [16:0] ra = r[16] ? -r : r;\n\
+             wire signed [15:0] d = (r > 17'sd32767) ? 16'sh7fff : ((r < -17'sd32768) ? 16'sh8000 : r[15:0]);\n\
+             always @(*) begin\n\
+             \x20   fire = (ra >= 17'sd{theta}) && (r != 17'sd0);\n\
+             \x20   delta = d;\n\
+             \x20   upd = old + d;\n\
+             end\n",
+            theta = self._theta
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_corners() {
+        assert_eq!(delta_calc(5, 5, 0), (false, 0, 5));
+        assert_eq!(delta_calc(20, 0, 16), (true, 20, 20));
+        assert_eq!(delta_calc(15, 0, 16), (false, 15, 15));
+        assert_eq!(delta_calc(-16, 0, 16), (true, -16, -16));
+        // 17-bit difference saturates; x̂ moves by the saturated delta
+        assert_eq!(delta_calc(32767, -32768, 0), (true, 32767, -1));
+        assert_eq!(delta_calc(-32768, 32767, 0), (true, -32768, -1));
+    }
+}

@@ -1,0 +1,488 @@
+//! `Layer`: one DeltaLSTM layer — input delta encoder, A [`MacArray`]s, the [`GateUnit`], the
+//! hidden delta encoder and the h output FIFO, sequenced per time step.
+//!
+//! Per step the layer goes through these phases (state register `state`):
+//! - `IN`: accepts the I elements of x_t (one per cycle when `in_valid`), delta-encodes them and
+//!   queues nonzero Δx in the queue of array j mod A. Not counted as compute cycles.
+//! - `FLUSH` (2 cycles): the last Δx reach their queues. Not counted.
+//! - `MAC`: every array drains its queue (the Δh of step t-1 and the Δx of step t); lasts
+//!   `max_a(K_x·nnz_x(a) + K_h·nnz_h(a)) + 4` cycles (1 first pop, 3 pipeline drain). Counted.
+//! - `WAIT`: only if the h FIFO still holds part of h_{t-1} (consumer stalled). Not counted.
+//! - `GATE`: units u = 0..H-1 are read from the PEs (one per cycle), passed through the gate
+//!   unit; h_t goes to the output FIFO and through the hidden delta encoder, whose nonzero Δh
+//!   are queued for step t+1. Lasts H + 7 cycles (pipeline latency 7). Counted.
+//!
+//! So the compute cycles of a step are exactly `max_a work_a + T_upd` with
+//! `T_upd = H + 11` (see [`t_upd`]), independent of stalls on the streams.
+//! `INIT` (after `restart`) clears x̂, ĥ, c and loads M with the biases: max(I, H) + 2 cycles.
+//!
+//! Ports: `restart` (start of a sequence), `reset_stats`; x stream `in_valid/in_ready/in_data`;
+//! h stream `out_valid/out_ready/out_data`; statistics chained through layers:
+//! `cyc_out = cyc_in + own compute cycles`, `dl_out = dl_in + own nonzero deltas`;
+//! `steps` (completed steps) and `step_cycles` (compute cycles of the last completed step).
+
+use crate::delta_encoder::DeltaEncoder;
+use crate::gate_unit::{GateSpec, GateUnit};
+use crate::mac_array::{ArraySpec, MacArray};
+use crate::stream_fifo::StreamFifo;
+use rust_hdl::prelude::*;
+
+/// Fixed MAC-phase overhead: first pop (1) + PE pipeline drain (3).
+pub const MAC_OVERHEAD: u64 = 4;
+/// Gate-phase latency after the last unit is issued.
+pub const GATE_LATENCY: u64 = 7;
+/// Cycles of the input flush phase (not counted as compute).
+pub const FLUSH_LEN: u64 = 2;
+
+/// The per-step overhead of this hardware: `T_upd = MAC_OVERHEAD + H + GATE_LATENCY`.
+pub fn t_upd(hidden: usize) -> u64 {
+    MAC_OVERHEAD + hidden as u64 + GATE_LATENCY
+}
+
+/// Everything needed to build one layer.
+#[derive(Debug, Clone)]
+pub struct LayerSpec {
+    /// I of this layer.
+    pub input_size: usize,
+    /// H.
+    pub hidden_size: usize,
+    /// Θx (Q8.8).
+    pub theta_x: i64,
+    /// Θh (Q8.8).
+    pub theta_h: i64,
+    /// Arrays.
+    pub arrays: Vec<ArraySpec>,
+    /// Gate unit.
+    pub gate: GateSpec,
+}
+
+const ST_INIT: u64 = 0;
+const ST_IN: u64 = 1;
+const ST_FLUSH: u64 = 2;
+const ST_MAC: u64 = 3;
+const ST_WAIT: u64 = 4;
+const ST_GATE: u64 = 5;
+
+/// One layer.
+#[derive(LogicBlock)]
+pub struct Layer {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Start a new sequence.
+    pub restart: Signal<In, Bit>,
+    /// Zero the statistics counters.
+    pub reset_stats: Signal<In, Bit>,
+    /// x element valid.
+    pub in_valid: Signal<In, Bit>,
+    /// x element.
+    pub in_data: Signal<In, Signed<16>>,
+    /// Ready for an x element.
+    pub in_ready: Signal<Out, Bit>,
+    /// h element valid.
+    pub out_valid: Signal<Out, Bit>,
+    /// h element.
+    pub out_data: Signal<Out, Signed<16>>,
+    /// Consumer ready.
+    pub out_ready: Signal<In, Bit>,
+    /// Compute cycles of earlier layers.
+    pub cyc_in: Signal<In, Bits<32>>,
+    /// `cyc_in` + this layer's compute cycles.
+    pub cyc_out: Signal<Out, Bits<32>>,
+    /// Deltas of earlier layers.
+    pub dl_in: Signal<In, Bits<32>>,
+    /// `dl_in` + this layer's nonzero deltas.
+    pub dl_out: Signal<Out, Bits<32>>,
+    /// Completed steps.
+    pub steps: Signal<Out, Bits<32>>,
+    /// Compute cycles of the last completed step.
+    pub step_cycles: Signal<Out, Bits<32>>,
+    xenc: DeltaEncoder,
+    henc: DeltaEncoder,
+    arrays: Vec<MacArray>,
+    gate: GateUnit,
+    ofifo: StreamFifo,
+    state: DFF<Bits<3>>,
+    cnt: DFF<Bits<16>>,
+    xj: DFF<Bits<16>>,
+    xarr: DFF<Bits<8>>,
+    xbase: DFF<Bits<16>>,
+    gu: DFF<Bits<16>>,
+    gp: DFF<Bits<16>>,
+    gul: DFF<Bits<16>>,
+    harr: DFF<Bits<8>>,
+    hbase: DFF<Bits<16>>,
+    gv1: DFF<Bit>,
+    gu1: DFF<Bits<16>>,
+    gp1: DFF<Bits<16>>,
+    garr1: DFF<Bits<8>>,
+    gaddr1: DFF<Bits<16>>,
+    cyc: DFF<Bits<32>>,
+    dl: DFF<Bits<32>>,
+    nsteps: DFF<Bits<32>>,
+    stepc: DFF<Bits<32>>,
+    laststep: DFF<Bits<32>>,
+    is_init: Signal<Local, Bit>,
+    is_in: Signal<Local, Bit>,
+    is_flush: Signal<Local, Bit>,
+    is_mac: Signal<Local, Bit>,
+    is_wait: Signal<Local, Bit>,
+    is_gate: Signal<Local, Bit>,
+    accept: Signal<Local, Bit>,
+    all_done: Signal<Local, Bit>,
+    mac_end: Signal<Local, Bit>,
+    issue_g: Signal<Local, Bit>,
+    st_init: Constant<Bits<3>>,
+    st_in: Constant<Bits<3>>,
+    st_flush: Constant<Bits<3>>,
+    st_mac: Constant<Bits<3>>,
+    st_wait: Constant<Bits<3>>,
+    st_gate: Constant<Bits<3>>,
+    size_x: Constant<Bits<16>>,
+    size_h: Constant<Bits<16>>,
+    last_x: Constant<Bits<16>>,
+    last_u: Constant<Bits<16>>,
+    last_pe: Constant<Bits<16>>,
+    last_arr: Constant<Bits<8>>,
+    units: Constant<Bits<16>>,
+    kx: Constant<Bits<16>>,
+    kh: Constant<Bits<16>>,
+    init_last: Constant<Bits<16>>,
+    flush_last: Constant<Bits<16>>,
+    gate_last: Constant<Bits<16>>,
+    mac_min: Constant<Bits<16>>,
+    zero8: Constant<Bits<8>>,
+    one8: Constant<Bits<8>>,
+    one16: Constant<Bits<16>>,
+    one32: Constant<Bits<32>>,
+    zero16: Constant<Bits<16>>,
+    zero32: Constant<Bits<32>>,
+    zero32s: Constant<Signed<32>>,
+}
+
+fn c16(v: usize) -> Constant<Bits<16>> {
+    assert!(v < 1 << 16, "constant {v} does not fit 16 bits");
+    Constant::new((v as u64).into())
+}
+
+impl Layer {
+    /// Build a layer.
+    pub fn new(spec: &LayerSpec) -> Self {
+        let i = spec.input_size;
+        let h = spec.hidden_size;
+        let a = spec.arrays.len();
+        let n = spec.arrays[0].pes.len();
+        let st = |v: u64| Constant::<Bits<3>>::new(v.into());
+        Self {
+            clock: Default::default(),
+            restart: Default::default(),
+            reset_stats: Default::default(),
+            in_valid: Default::default(),
+            in_data: Default::default(),
+            in_ready: Default::default(),
+            out_valid: Default::default(),
+            out_data: Default::default(),
+            out_ready: Default::default(),
+            cyc_in: Default::default(),
+            cyc_out: Default::default(),
+            dl_in: Default::default(),
+            dl_out: Default::default(),
+            steps: Default::default(),
+            step_cycles: Default::default(),
+            xenc: DeltaEncoder::new(i, spec.theta_x),
+            henc: DeltaEncoder::new(h, spec.theta_h),
+            arrays: spec.arrays.iter().map(MacArray::new).collect(),
+            gate: GateUnit::new(&spec.gate),
+            ofifo: StreamFifo::new(h),
+            state: Default::default(),
+            cnt: Default::default(),
+            xj: Default::default(),
+            xarr: Default::default(),
+            xbase: Default::default(),
+            gu: Default::default(),
+            gp: Default::default(),
+            gul: Default::default(),
+            harr: Default::default(),
+            hbase: Default::default(),
+            gv1: Default::default(),
+            gu1: Default::default(),
+            gp1: Default::default(),
+            garr1: Default::default(),
+            gaddr1: Default::default(),
+            cyc: Default::default(),
+            dl: Default::default(),
+            nsteps: Default::default(),
+            stepc: Default::default(),
+            laststep: Default::default(),
+            is_init: Default::default(),
+            is_in: Default::default(),
+            is_flush: Default::default(),
+            is_mac: Default::default(),
+            is_wait: Default::default(),
+            is_gate: Default::default(),
+            accept: Default::default(),
+            all_done: Default::default(),
+            mac_end: Default::default(),
+            issue_g: Default::default(),
+            st_init: st(ST_INIT),
+            st_in: st(ST_IN),
+            st_flush: st(ST_FLUSH),
+            st_mac: st(ST_MAC),
+            st_wait: st(ST_WAIT),
+            st_gate: st(ST_GATE),
+            size_x: c16(i),
+            size_h: c16(h),
+            last_x: c16(i - 1),
+            last_u: c16(h - 1),
+            last_pe: c16(n - 1),
+            last_arr: Constant::new(((a - 1) as u64).into()),
+            units: c16(h / n),
+            kx: c16(spec.arrays[0].k_x),
+            kh: c16(spec.arrays[0].k_h),
+            init_last: c16(i.max(h) + 1),
+            flush_last: c16(FLUSH_LEN as usize - 1),
+            gate_last: c16(h + GATE_LATENCY as usize - 1),
+            mac_min: c16(MAC_OVERHEAD as usize - 1),
+            zero8: Constant::new(0u64.into()),
+            one8: Constant::new(1u64.into()),
+            one16: Constant::new(1u64.into()),
+            one32: Constant::new(1u64.into()),
+            zero16: Constant::new(0u64.into()),
+            zero32: Constant::new(0u64.into()),
+            zero32s: Constant::new(0i64.into()),
+        }
+    }
+
+    /// Arrays (tests).
+    pub fn arrays(&self) -> &[MacArray] {
+        &self.arrays
+    }
+
+    /// Gate unit (tests).
+    pub fn gate(&self) -> &GateUnit {
+        &self.gate
+    }
+}
+
+impl Logic for Layer {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, state, cnt, xj, xarr, xbase, gu, gp, gul, harr, hbase, gv1, gu1, gp1,
+            garr1, gaddr1, cyc, dl, nsteps, stepc, laststep
+        );
+        self.xenc.clock.next = self.clock.val();
+        self.henc.clock.next = self.clock.val();
+        self.gate.clock.next = self.clock.val();
+        self.ofifo.clock.next = self.clock.val();
+        self.is_init.next = self.state.q.val() == self.st_init.val();
+        self.is_in.next = self.state.q.val() == self.st_in.val();
+        self.is_flush.next = self.state.q.val() == self.st_flush.val();
+        self.is_mac.next = self.state.q.val() == self.st_mac.val();
+        self.is_wait.next = self.state.q.val() == self.st_wait.val();
+        self.is_gate.next = self.state.q.val() == self.st_gate.val();
+
+        // ---- IN: x stream into the input delta encoder ----
+        self.in_ready.next = self.is_in.val();
+        self.accept.next = self.in_valid.val() & self.is_in.val();
+        self.xenc.flush.next = self.restart.val();
+        self.xenc.in_valid.next = self.accept.val();
+        self.xenc.in_index.next = self.xj.q.val();
+        self.xenc.in_value.next = self.in_data.val();
+        self.xenc.in_arr.next = self.xarr.q.val();
+        self.xenc.in_addr.next = self.xbase.q.val();
+        self.xenc.clr_valid.next = self.is_init.val() & (self.cnt.q.val() < self.size_x.val());
+        self.xenc.clr_addr.next = self.cnt.q.val();
+        if self.accept.val() {
+            self.xj.d.next = self.xj.q.val() + self.one16.val();
+            self.xarr.d.next = self.xarr.q.val() + self.one8.val();
+            if self.xarr.q.val() == self.last_arr.val() {
+                self.xarr.d.next = self.zero8.val();
+                self.xbase.d.next = self.xbase.q.val() + self.kx.val();
+            }
+            if self.xj.q.val() == self.last_x.val() {
+                self.xj.d.next = self.zero16.val();
+                self.xarr.d.next = self.zero8.val();
+                self.xbase.d.next = self.zero16.val();
+                self.state.d.next = self.st_flush.val();
+                self.cnt.d.next = self.zero16.val();
+            }
+        }
+
+        // ---- FLUSH ----
+        if self.is_flush.val() {
+            self.cnt.d.next = self.cnt.q.val() + self.one16.val();
+            if self.cnt.q.val() == self.flush_last.val() {
+                self.state.d.next = self.st_mac.val();
+                self.cnt.d.next = self.zero16.val();
+                self.stepc.d.next = self.zero32.val();
+            }
+        }
+
+        // ---- MAC ----
+        self.all_done.next = true;
+        for a in 0..self.arrays.len() {
+            if !self.arrays[a].done.val() {
+                self.all_done.next = false;
+            }
+        }
+        self.mac_end.next =
+            self.is_mac.val() & self.all_done.val() & (self.cnt.q.val() >= self.mac_min.val());
+        if self.is_mac.val() {
+            self.cnt.d.next = self.cnt.q.val() + self.one16.val();
+            self.cyc.d.next = self.cyc.q.val() + self.one32.val();
+            self.stepc.d.next = self.stepc.q.val() + self.one32.val();
+            if self.mac_end.val() {
+                self.cnt.d.next = self.zero16.val();
+                self.state.d.next = self.st_wait.val();
+                if self.ofifo.count.val() == self.zero16.val() {
+                    self.state.d.next = self.st_gate.val();
+                }
+            }
+        }
+
+        // ---- WAIT: previous h not yet consumed ----
+        if self.is_wait.val() & (self.ofifo.count.val() == self.zero16.val()) {
+            self.state.d.next = self.st_gate.val();
+            self.cnt.d.next = self.zero16.val();
+        }
+
+        // ---- GATE ----
+        self.issue_g.next = self.is_gate.val() & (self.cnt.q.val() < self.size_h.val());
+        if self.is_gate.val() {
+            self.cnt.d.next = self.cnt.q.val() + self.one16.val();
+            self.cyc.d.next = self.cyc.q.val() + self.one32.val();
+            self.stepc.d.next = self.stepc.q.val() + self.one32.val();
+            if self.cnt.q.val() == self.gate_last.val() {
+                self.state.d.next = self.st_in.val();
+                self.cnt.d.next = self.zero16.val();
+                self.nsteps.d.next = self.nsteps.q.val() + self.one32.val();
+                self.laststep.d.next = self.stepc.q.val() + self.one32.val();
+            }
+        }
+        if self.issue_g.val() {
+            self.gu.d.next = self.gu.q.val() + self.one16.val();
+            self.gp.d.next = self.gp.q.val() + self.one16.val();
+            if self.gp.q.val() == self.last_pe.val() {
+                self.gp.d.next = self.zero16.val();
+                self.gul.d.next = self.gul.q.val() + self.one16.val();
+            }
+            self.harr.d.next = self.harr.q.val() + self.one8.val();
+            if self.harr.q.val() == self.last_arr.val() {
+                self.harr.d.next = self.zero8.val();
+                self.hbase.d.next = self.hbase.q.val() + self.kh.val();
+            }
+            if self.gu.q.val() == self.last_u.val() {
+                self.gu.d.next = self.zero16.val();
+                self.gp.d.next = self.zero16.val();
+                self.gul.d.next = self.zero16.val();
+                self.harr.d.next = self.zero8.val();
+                self.hbase.d.next = self.zero16.val();
+            }
+        }
+        self.gv1.d.next = self.issue_g.val() & !self.restart.val();
+        self.gu1.d.next = self.gu.q.val();
+        self.gp1.d.next = self.gp.q.val();
+        self.garr1.d.next = self.harr.q.val();
+        self.gaddr1.d.next = self.hbase.q.val();
+
+        // ---- arrays: queues, init, gate reads, partial-M chain ----
+        for a in 0..self.arrays.len() {
+            self.arrays[a].clock.next = self.clock.val();
+            self.arrays[a].flush.next = self.restart.val();
+            self.arrays[a].clear.next = self.restart.val() | self.mac_end.val();
+            self.arrays[a].run.next = self.is_mac.val();
+            self.arrays[a].init_valid.next =
+                self.is_init.val() & (self.cnt.q.val() < self.units.val());
+            self.arrays[a].init_addr.next = self.cnt.q.val();
+            self.arrays[a].gate_mode.next = self.is_gate.val();
+            self.arrays[a].rd_addr.next = self.gul.q.val();
+            self.arrays[a].sel.next = self.gp1.q.val();
+            self.arrays[a].push.next = (self.xenc.out_valid.val()
+                & (self.xenc.out_arr.val().index() == a))
+                | (self.henc.out_valid.val() & (self.henc.out_arr.val().index() == a));
+            self.arrays[a].push_kind.next = self.henc.out_valid.val();
+            self.arrays[a].push_addr.next = self.xenc.out_addr.val();
+            self.arrays[a].push_delta.next = self.xenc.out_delta.val();
+            if self.henc.out_valid.val() {
+                self.arrays[a].push_addr.next = self.henc.out_addr.val();
+                self.arrays[a].push_delta.next = self.henc.out_delta.val();
+            }
+        }
+        self.arrays[0].chain_in_i.next = self.zero32s.val();
+        self.arrays[0].chain_in_f.next = self.zero32s.val();
+        self.arrays[0].chain_in_g.next = self.zero32s.val();
+        self.arrays[0].chain_in_o.next = self.zero32s.val();
+        for a in 1..self.arrays.len() {
+            self.arrays[a].chain_in_i.next = self.arrays[a - 1].chain_out_i.val();
+            self.arrays[a].chain_in_f.next = self.arrays[a - 1].chain_out_f.val();
+            self.arrays[a].chain_in_g.next = self.arrays[a - 1].chain_out_g.val();
+            self.arrays[a].chain_in_o.next = self.arrays[a - 1].chain_out_o.val();
+        }
+
+        // ---- gate unit, hidden delta encoder, h FIFO ----
+        self.gate.flush.next = self.restart.val();
+        self.gate.in_valid.next = self.gv1.q.val();
+        self.gate.in_u.next = self.gu1.q.val();
+        self.gate.in_arr.next = self.garr1.q.val();
+        self.gate.in_addr.next = self.gaddr1.q.val();
+        // the last array's chain output is the full sum (the last assignment wins)
+        for a in 0..self.arrays.len() {
+            self.gate.m_i.next = self.arrays[a].chain_out_i.val();
+            self.gate.m_f.next = self.arrays[a].chain_out_f.val();
+            self.gate.m_g.next = self.arrays[a].chain_out_g.val();
+            self.gate.m_o.next = self.arrays[a].chain_out_o.val();
+        }
+        self.gate.clr_valid.next = self.is_init.val() & (self.cnt.q.val() < self.size_h.val());
+        self.gate.clr_addr.next = self.cnt.q.val();
+        self.henc.flush.next = self.restart.val();
+        self.henc.in_valid.next = self.gate.out_valid.val();
+        self.henc.in_index.next = self.gate.out_u.val();
+        self.henc.in_value.next = self.gate.out_h.val();
+        self.henc.in_arr.next = self.gate.out_arr.val();
+        self.henc.in_addr.next = self.gate.out_addr.val();
+        self.henc.clr_valid.next = self.is_init.val() & (self.cnt.q.val() < self.size_h.val());
+        self.henc.clr_addr.next = self.cnt.q.val();
+        self.ofifo.clear.next = self.restart.val();
+        self.ofifo.push.next = self.gate.out_valid.val();
+        self.ofifo.push_data.next = self.gate.out_h.val();
+        self.ofifo.out_ready.next = self.out_ready.val();
+        self.out_valid.next = self.ofifo.out_valid.val();
+        self.out_data.next = self.ofifo.out_data.val();
+
+        // ---- statistics ----
+        if self.xenc.out_valid.val() | self.henc.out_valid.val() {
+            self.dl.d.next = self.dl.q.val() + self.one32.val();
+        }
+        self.cyc_out.next = self.cyc_in.val() + self.cyc.q.val();
+        self.dl_out.next = self.dl_in.val() + self.dl.q.val();
+        self.steps.next = self.nsteps.q.val();
+        self.step_cycles.next = self.laststep.q.val();
+
+        // ---- INIT and restart ----
+        if self.is_init.val() {
+            self.cnt.d.next = self.cnt.q.val() + self.one16.val();
+            if self.cnt.q.val() == self.init_last.val() {
+                self.state.d.next = self.st_in.val();
+                self.cnt.d.next = self.zero16.val();
+            }
+        }
+        if self.restart.val() {
+            self.state.d.next = self.st_init.val();
+            self.cnt.d.next = self.zero16.val();
+            self.xj.d.next = self.zero16.val();
+            self.xarr.d.next = self.zero8.val();
+            self.xbase.d.next = self.zero16.val();
+            self.gu.d.next = self.zero16.val();
+            self.gp.d.next = self.zero16.val();
+            self.gul.d.next = self.zero16.val();
+            self.harr.d.next = self.zero8.val();
+            self.hbase.d.next = self.zero16.val();
+        }
+        if self.reset_stats.val() {
+            self.cyc.d.next = self.zero32.val();
+            self.dl.d.next = self.zero32.val();
+            self.nsteps.d.next = self.zero32.val();
+            self.laststep.d.next = self.zero32.val();
+        }
+    }
+}

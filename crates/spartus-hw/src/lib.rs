@@ -1,0 +1,25 @@
+//! spartus-hw: the accelerator's hardware, described in rust-hdl 0.46.
+//!
+//! One component per file. Control, pipelines, muxing and the MAC multiply are rust-hdl
+//! `#[hdl_gen]` logic; memories (with `$readmemh` images) and the few arithmetic leaves that
+//! need signed shifts are small hand-written Verilog blocks with a Rust model (rust-hdl 0.46
+//! has no signed shift and leaves cast widths to Verilog context rules). The Rust simulation
+//! is a unit-test aid; the proof is the emitted Verilog replayed in Verilator against the
+//! golden model.
+
+pub mod delta_calc;
+pub mod delta_encoder;
+pub mod lut_index;
+pub mod mem;
+pub mod requant;
+pub mod sim;
+pub mod accelerator;
+pub mod delta_queue;
+pub mod gate_unit;
+pub mod layer;
+pub mod mac_array;
+pub mod sparse_pe;
+pub mod stream_fifo;
+pub mod weight_rom;
+pub mod emit;
+pub mod spec;

@@ -1,0 +1,193 @@
+//! Evaluation report of one trained model: the accuracy table (float vs bit-exact golden,
+//! dense vs CBTD vs CBTD + deltas), temporal and weight sparsity, predicted cycles; as JSON and
+//! Markdown.
+
+use crate::data::TsDataset;
+use crate::eval::{float_eval, golden_eval, EvalStats};
+use crate::export::{gen_config, AccelSpec, ExportError};
+use crate::model::{Params, Pool};
+use serde::{Deserialize, Serialize};
+use spartus_model::config::Resolved;
+use spartus_model::cycles::reference_t_upd;
+use std::fmt::Write as _;
+
+/// Evaluation errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Config could not be built.
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    /// Quantization / pruning failed.
+    #[error(transparent)]
+    Design(#[from] spartus_model::design::DesignError),
+    /// Config did not resolve.
+    #[error(transparent)]
+    Config(#[from] spartus_model::config::ConfigError),
+}
+
+/// One row of the accuracy table: a parameter set evaluated at one (K, Θ) point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccRow {
+    /// Row label.
+    pub label: String,
+    /// K_x used by the golden model (= R: dense).
+    pub k_x: usize,
+    /// K_h.
+    pub k_h: usize,
+    /// W_x sparsity 1 - K_x/R.
+    pub sparsity_x: f64,
+    /// W_h sparsity 1 - K_h/R.
+    pub sparsity_h: f64,
+    /// Θx on the Q8.8 grid (real units).
+    pub theta_x: f64,
+    /// Θh on the Q8.8 grid.
+    pub theta_h: f64,
+    /// Float64 model on the float parameters.
+    pub float: EvalStats,
+    /// Bit-exact golden model (int8 weights, Q8.8 activations, CBTD with K_x, K_h).
+    pub golden: EvalStats,
+    /// Fraction of zero entries in the quantized, pruned W_x / W_h (≥ the CBTD sparsity).
+    pub zero_weights_x: f64,
+    /// The same for W_h.
+    pub zero_weights_h: f64,
+}
+
+/// Evaluate parameters at one accelerator point, float and golden.
+pub fn eval_row(label: &str, p: &Params, a: &AccelSpec, test: &TsDataset, pool: Pool) -> Result<AccRow, ReportError> {
+    let cfg = gen_config("eval", a, 1)?;
+    let r: Resolved = cfg.resolve()?;
+    let th_x = r.theta_x_q as f64 / 256.0;
+    let th_h = r.theta_h_q as f64 / 256.0;
+    let float = float_eval(p, test, th_x, th_h, pool);
+    let (golden, _) = golden_eval(p, test, &r, pool)?;
+    let (qnet, _) = crate::eval::quantized_net(p, &r)?;
+    let zero = |w: &[i8]| w.iter().filter(|&&v| v == 0).count() as f64 / w.len() as f64;
+    let d = &r.layers[0];
+    Ok(AccRow {
+        label: label.to_string(),
+        k_x: d.k_x,
+        k_h: d.k_h,
+        sparsity_x: d.sparsity_x,
+        sparsity_h: d.sparsity_h,
+        theta_x: th_x,
+        theta_h: th_h,
+        float,
+        golden,
+        zero_weights_x: zero(&qnet.layers[0].wx),
+        zero_weights_h: zero(&qnet.layers[0].wh),
+    })
+}
+
+/// The whole report of one training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    /// Dataset name.
+    pub dataset: String,
+    /// Training cases.
+    pub train_cases: usize,
+    /// Test cases (all rows are test-set figures).
+    pub test_cases: usize,
+    /// I.
+    pub input_size: usize,
+    /// H.
+    pub hidden_size: usize,
+    /// N.
+    pub pe_count: usize,
+    /// R = 4H/N.
+    pub rows_per_pe: usize,
+    /// Per-step overhead used by the cycle model (SPEC §6 reference 4H/N; the RTL's real value
+    /// replaces it later).
+    pub t_upd: u64,
+    /// Pooling.
+    pub pool: Pool,
+    /// Rows: dense, CBTD, CBTD + Δ (and any extra rows).
+    pub rows: Vec<AccRow>,
+    /// Training wall time of all phases in seconds.
+    pub train_seconds: f64,
+    /// Evaluation wall time in seconds.
+    pub eval_seconds: f64,
+}
+
+impl EvalReport {
+    /// Markdown: the accuracy table and the sparsity / cycle figures.
+    pub fn markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "# {} — DeltaLSTM + CBTD classifier\n\nTest set: {} cases (train {}). LSTM I={}, H={}, head on {} h; \
+             accelerator N={} PEs, R={} rows per PE. Golden = bit-exact integer model of SPEC.md \
+             (int8 Q1.7 weights, Q8.8 activations, 4096-entry LUTs, RNE); head in f64 on h/256.\n",
+            self.dataset,
+            self.test_cases,
+            self.train_cases,
+            self.input_size,
+            self.hidden_size,
+            match self.pool {
+                Pool::Last => "the last",
+                Pool::Mean => "the mean",
+            },
+            self.pe_count,
+            self.rows_per_pe
+        );
+        let _ = writeln!(
+            s,
+            "| model | K_x/K_h | W sparsity x/h | Θx/Θh | float acc | golden acc | zero Δx | zero Δh | cycles/step |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
+        for r in &self.rows {
+            let _ = writeln!(
+                s,
+                "| {} | {}/{} | {:.2}%/{:.2}% | {}/{} | {:.2}% | {:.2}% | {:.1}% | {:.1}% | {:.1} |",
+                r.label,
+                r.k_x,
+                r.k_h,
+                100.0 * r.sparsity_x,
+                100.0 * r.sparsity_h,
+                r.theta_x,
+                r.theta_h,
+                100.0 * r.float.accuracy(),
+                100.0 * r.golden.accuracy(),
+                100.0 * r.golden.sparsity_x(),
+                100.0 * r.golden.sparsity_h(),
+                r.golden.cycles_per_step()
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nzero Δx / Δh: fraction of suppressed deltas in the golden run (SPEC §3: Δ = 0 costs no \
+             cycles; at Θ = 0 only unchanged values are zero, and Δh is always 0 at t = 0). \
+             cycles/step: SPEC §6 model with M_arr = 1, K_x·nnz_x + K_h·nnz_h + T_upd, \
+             T_upd = {} (reference value; replace with the RTL's). Float accuracy with Θ > 0 uses \
+             the same thresholds on float values.",
+            self.t_upd
+        );
+        if let (Some(first), Some(last)) = (self.rows.first(), self.rows.last()) {
+            let c0 = first.golden.cycles_per_step();
+            let c1 = last.golden.cycles_per_step();
+            if c1 > 0.0 {
+                let _ = writeln!(
+                    s,
+                    "\nSpeedup of `{}` over `{}` (cycles/step): {:.1}x. Measured zero weights after \
+                     quantization: W_x {:.2}%, W_h {:.2}%.",
+                    last.label,
+                    first.label,
+                    c0 / c1,
+                    100.0 * last.zero_weights_x,
+                    100.0 * last.zero_weights_h
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\nTraining {:.1} s, evaluation {:.1} s (this machine).",
+            self.train_seconds, self.eval_seconds
+        );
+        s
+    }
+}
+
+/// T_upd of the SPEC reference for an accelerator shape.
+pub fn reference_t_upd_for(a: &AccelSpec) -> Result<u64, ReportError> {
+    let r = gen_config("eval", a, 1)?.resolve()?;
+    Ok(reference_t_upd(&r.layers[0]))
+}
