@@ -135,7 +135,7 @@ met=$(awk '/Max frequency for clock/ { match($0, /clock .*\x27:/); last[substr($
   echo "seconds_yosys $(secs "$t0" "$t1")"; echo "seconds_pnr $(secs "$t1" "$t2")"; echo "seconds_pack $(secs "$t2" "$t3")"
 } > "$out/synth.txt"
 
-grep 'Max frequency for clock' "$out/nextpnr.log" | tail -n 1 | sed "s/^/$prog: /" >&2
+{ grep 'Max frequency for clock' "$out/nextpnr.log" || echo "no clock found"; } | tail -n 1 | sed "s/^/$prog: /" >&2
 if [ "$met" = 1 ]; then
   echo "$prog: $target: timing met at $freq MHz; results in $folder/$out" >&2
 else

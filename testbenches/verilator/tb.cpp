@@ -2,10 +2,10 @@
 //
 // Contract: docs/interfaces.md ("Top-level ports" and "Testbench protocol").
 // Build (from hdl_out/<name>/):
-//   verilator --cc rtl/<top>.v --top-module <top> --exe <abs>/tb.cpp --build -j 2 -O3 \
+//   verilator --cc rtl/<top>.v --top-module <top> --exe <abs>/tb.cpp --build -j 2 -O3
 //             --prefix Vtop -Mdir sim/obj -o tb
 // Run (from hdl_out/<name>/):
-//   sim/obj/tb +vectors=vectors +seed=1 +in_gap=0.2 +out_stall=0.3 +max_cycles=1000000 \
+//   sim/obj/tb +vectors=vectors +seed=1 +in_gap=0.2 +out_stall=0.3 +max_cycles=1000000
 //              +result=sim/result.txt
 //
 // Plusargs (all optional; defaults in brackets):
@@ -18,9 +18,9 @@
 //   +result=FILE      result file (its folder must exist)                         [sim/result.txt]
 //   +drain=N          after the last output: up to N more cycles (out_ready=1) to
 //                     wait for stat_steps to reach T and to catch extra outputs   [1000]
-//   +check_comb=0|1   check that in_ready does not depend on in_valid and
-//                     out_valid does not depend on out_ready (one extra eval
-//                     per cycle)                                                  [1]
+//   +check_comb=N     in the first N cycles, check that in_ready does not depend
+//                     combinationally on in_valid, nor out_valid on out_ready
+//                     (two extra evals per cycle; 0 = off)                       [1000000]
 //   +max_report=N     print at most N mismatches / protocol errors each          [10]
 //   +trace=FILE       VCD trace (only when built with --trace)                    [off]
 //   +verilator+...    passed to Verilator (e.g. +verilator+rand+reset+2)
@@ -106,7 +106,7 @@ struct Args {
     uint64_t max_cycles = 10000000;
     std::string result = "sim/result.txt";
     uint64_t drain = 1000;
-    bool check_comb = true;
+    uint64_t check_comb = 1000000;
     uint64_t max_report = 10;
     std::string trace;
 };
@@ -146,7 +146,7 @@ Args parse_args(int argc, char** argv) {
         else if (key == "max_cycles") a.max_cycles = parse_u64(key, val);
         else if (key == "result") a.result = val;
         else if (key == "drain") a.drain = parse_u64(key, val);
-        else if (key == "check_comb") a.check_comb = parse_u64(key, val) != 0;
+        else if (key == "check_comb") a.check_comb = parse_u64(key, val);
         else if (key == "max_report") a.max_report = parse_u64(key, val);
         else if (key == "trace") a.trace = val;
         else setup_error("unknown plusarg '%s'%s", s);
@@ -290,10 +290,12 @@ struct Harness {
 
         ctx.reset(new VerilatedContext);
         ctx->commandArgs(argc, argv);
+#if VM_TRACE
+        if (!args.trace.empty()) ctx->traceEverOn(true);  // before the model is built
+#endif
         top.reset(new Vtop{ctx.get(), "top"});
 #if VM_TRACE
         if (!args.trace.empty()) {
-            ctx->traceEverOn(true);
             tfp.reset(new VerilatedVcdC);
             top->trace(tfp.get(), 99);
             tfp->open(args.trace.c_str());
@@ -349,13 +351,17 @@ struct Harness {
             top->in_data = offering ? x[inputs] : junk;
             top->out_ready = ready;
 
-            if (args.check_comb) {
-                // in_ready must not depend on in_valid; out_valid not on out_ready.
+            if (cycle < args.check_comb) {
+                // in_ready must not depend on in_valid; out_valid not on out_ready. Flip one
+                // input at a time: other combinational paths (e.g. in_ready from out_ready)
+                // are allowed.
                 top->in_valid = !offering;
+                eval_low();
+                const bool ir_alt = top->in_ready;
+                top->in_valid = offering;
                 top->out_ready = !ready;
                 eval_low();
-                const bool ir_alt = top->in_ready, ov_alt = top->out_valid;
-                top->in_valid = offering;
+                const bool ov_alt = top->out_valid;
                 top->out_ready = ready;
                 eval_low();
                 if (ir_alt != static_cast<bool>(top->in_ready) && !dep_in_reported) {

@@ -7,26 +7,38 @@
 
 pub mod artifacts;
 pub mod check;
+pub mod emit;
+pub mod synth;
 pub mod vectors;
+pub mod verify;
+pub mod verilator;
 
 use anyhow::{Context, Result};
 use spartus_model::config::{self, LayerDims, Resolved};
-use spartus_model::cycles::reference_t_upd;
 use spartus_model::design::Design;
 use std::path::Path;
 
 /// The per-step gate/state update overhead `T_upd` of layer `layer` in the generated
 /// hardware (SPEC §6, §11). Every cycle prediction of `gen` goes through here.
 ///
-/// **Placeholder:** returns the SPEC reference `4H/N` until the hardware crate supplies its
-/// real value; replace the body with the hardware's formula.
+/// The hardware streams the H units through one gate unit and has fixed pipeline overheads:
+/// `T_upd = H + 11` ([`spartus_hw::layer::t_upd`]); Verilator measures exactly this.
 pub fn hw_t_upd(resolved: &Resolved, layer: usize, dims: &LayerDims) -> u64 {
     let _ = (resolved, layer);
-    reference_t_upd(dims)
+    spartus_hw::layer::t_upd(dims.hidden_size)
 }
 
-/// Read and resolve a config file; errors name the file.
+/// The config path that stands for the embedded default config (`configs/small.toml`),
+/// used when `gen` runs without arguments.
+pub const EMBEDDED_DEFAULT: &str = "<embedded:small>";
+
+/// Read and resolve a config file; errors name the file. [`EMBEDDED_DEFAULT`] reads the
+/// embedded default config.
 pub fn load_config(path: &Path) -> Result<Resolved> {
+    if path.as_os_str() == EMBEDDED_DEFAULT {
+        return config::load_str(config::DEFAULT_CONFIG_TOML)
+            .context("invalid embedded default config");
+    }
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config {}", path.display()))?;
     config::load_str(&text).with_context(|| format!("invalid config {}", path.display()))

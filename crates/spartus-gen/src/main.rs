@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use spartus_gen::{check, vectors};
+use spartus_gen::{check, emit, vectors, verify};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,9 +14,14 @@ use std::process::ExitCode;
     version,
     about = "Sparse DeltaLSTM accelerator generator (Spartus-style)"
 )]
+#[command(args_conflicts_with_subcommands = true)]
+#[command(after_help = "With no arguments, `gen` emits the embedded default config (configs/small.toml) \
+with seeded random weights into hdl_out/small/. `gen <config>` is `gen emit <config>`.")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Config file (TOML): same as `gen emit <config>`.
+    config: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -26,6 +31,51 @@ enum Command {
     Check {
         /// Config file (TOML).
         config: PathBuf,
+    },
+    /// Generate the accelerator: RTL, memory images, golden vectors, manifest and reports in
+    /// <out-dir>/<name>/ (written atomically).
+    Emit {
+        /// Config file (TOML).
+        config: PathBuf,
+        /// Trained weights (.safetensors or .npz, PyTorch nn.LSTM names); default: seeded random.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// Input sequence (.npy, shape [T, I], real units); default: the config's stimulus.
+        #[arg(long)]
+        inputs: Option<PathBuf>,
+        /// Parent folder of the output.
+        #[arg(long, default_value = "hdl_out")]
+        out_dir: PathBuf,
+    },
+    /// Regenerate <out-dir>/<name>/ and prove the Verilog bit-exact in Verilator (random
+    /// stalls), comparing the hardware's cycle counters with the cycle model.
+    Verify {
+        /// Config file (TOML).
+        config: PathBuf,
+        /// Check the existing folder as it is (refused when it does not match its manifest).
+        #[arg(long)]
+        no_regen: bool,
+        /// Trained weights (.safetensors or .npz); default: seeded random.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// Input sequence (.npy, [T, I]); default: the config's stimulus.
+        #[arg(long)]
+        inputs: Option<PathBuf>,
+        /// Parent folder of the output.
+        #[arg(long, default_value = "hdl_out")]
+        out_dir: PathBuf,
+        /// Testbench PRNG seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Probability per cycle that the testbench withholds an input, [0, 1).
+        #[arg(long, default_value_t = 0.2)]
+        in_gap: f64,
+        /// Probability per cycle that the testbench stalls the output, [0, 1).
+        #[arg(long, default_value_t = 0.3)]
+        out_stall: f64,
+        /// Skip the Verilator lint.
+        #[arg(long)]
+        no_lint: bool,
     },
     /// Write golden test vectors, memory images and predicted cycles to <out-dir>/<name>/.
     Vectors {
@@ -46,9 +96,37 @@ enum Command {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         None => {
-            let r = spartus_model::config::load_str(spartus_model::config::DEFAULT_CONFIG_TOML)?;
-            print!("{}", check::report(&r));
-            println!("\n(embedded default config; see `gen --help` for the subcommands)");
+            let (config, note) = match cli.config {
+                Some(c) => (c, ""),
+                None => (
+                    PathBuf::from(spartus_gen::EMBEDDED_DEFAULT),
+                    "(embedded default config; `gen --help` lists the subcommands)\n",
+                ),
+            };
+            let opts = vectors::VectorsOptions { config, weights: None, inputs: None, out_dir: PathBuf::from("hdl_out") };
+            let (design, dest, stats) = emit::write(&opts)?;
+            print!("{}{}", note, emit::summary_line(&design, &dest, &stats));
+        }
+        Some(Command::Emit { config, weights, inputs, out_dir }) => {
+            let opts = vectors::VectorsOptions { config, weights, inputs, out_dir };
+            let (design, dest, stats) = emit::write(&opts)?;
+            print!("{}", emit::summary_line(&design, &dest, &stats));
+        }
+        Some(Command::Verify { config, no_regen, weights, inputs, out_dir, seed, in_gap, out_stall, no_lint }) => {
+            let mut opts = verify::VerifyOptions::new(config);
+            opts.vectors.weights = weights;
+            opts.vectors.inputs = inputs;
+            opts.vectors.out_dir = out_dir;
+            opts.no_regen = no_regen;
+            opts.seed = seed;
+            opts.in_gap = in_gap;
+            opts.out_stall = out_stall;
+            opts.lint = !no_lint;
+            let report = verify::verify(&opts)?;
+            print!("{}", report.summary());
+            if !report.passed() {
+                anyhow::bail!("verification failed ({} problem(s)); details in {}/sim/", report.problems.len(), report.dir.display());
+            }
         }
         Some(Command::Check { config }) => {
             let r = spartus_gen::load_config(&config)?;

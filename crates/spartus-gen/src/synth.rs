@@ -240,6 +240,9 @@ pub struct SynthReport {
     pub cell_types: BTreeMap<String, u64>,
     /// The critical paths nextpnr reported.
     pub critical_paths: Vec<CriticalPath>,
+    /// Distinct `Warning:` lines of the Yosys log (at most 50), e.g. "Replacing memory ...
+    /// with list of registers" when a memory did not become block RAM.
+    pub yosys_warnings: Vec<String>,
     /// Tool versions (`yosys`, `nextpnr-ice40`, ...).
     pub tool_versions: BTreeMap<String, String>,
     /// Wall-clock seconds per step (`yosys`, `pnr`, `pack`).
@@ -515,6 +518,13 @@ pub fn read_run(dir: &Path, top: &str, target: Target) -> Result<SynthReport> {
     let cell_types = parse_yosys_stat(&t, &p)?;
     let (_, t) = read("versions.txt")?;
     let tool_versions = parse_kv(&t);
+    let (_, t) = read("yosys.log")?;
+    let mut yosys_warnings: Vec<String> = Vec::new();
+    for w in t.lines().filter_map(|l| l.trim().strip_prefix("Warning: ")) {
+        if yosys_warnings.len() < 50 && !yosys_warnings.iter().any(|x| x == w) {
+            yosys_warnings.push(w.to_string());
+        }
+    }
     let seconds = run
         .iter()
         .filter_map(|(k, v)| {
@@ -539,6 +549,7 @@ pub fn read_run(dir: &Path, top: &str, target: Target) -> Result<SynthReport> {
         cells: CellCounts::from_types(&cell_types),
         cell_types,
         critical_paths: pnr.critical_paths,
+        yosys_warnings,
         tool_versions,
         seconds,
         output_dir: rel,
@@ -671,6 +682,13 @@ pub fn render_markdown(all: &SynthReports) -> String {
             .map(|(t, n)| format!("{t} {n}"))
             .collect();
         s.push_str(&format!("\nYosys cells: {}\n\n", cells.join(", ")));
+        if !r.yosys_warnings.is_empty() {
+            s.push_str("Yosys warnings:\n");
+            for w in &r.yosys_warnings {
+                s.push_str(&format!("- {w}\n"));
+            }
+            s.push('\n');
+        }
         let tools: Vec<String> = r
             .tool_versions
             .iter()

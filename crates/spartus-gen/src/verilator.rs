@@ -10,6 +10,7 @@
 //! | structural check (`yosys ... hierarchy -check; proc; check`, no latches) | [`yosys_check`] | `sim/yosys_check.log` |
 //! | build the generic C++ testbench (embedded [`TB_CPP`]) | [`build_tb`] | `sim/tb.cpp`, `sim/obj/`, `sim/build.log` |
 //! | run it with plusargs, parse the result file | [`run_tb`] | `sim/result*.txt`, `sim/result*.log` |
+//! | all of the above for a [`VerifyPlan`] | [`verify`] | the above and `sim/verify.json` |
 //!
 //! Tools are looked up on `PATH`; a missing one gives [`HarnessError::ToolMissing`], whose
 //! message tells the user to run `bash scripts/install-tools.sh`.
@@ -992,6 +993,107 @@ pub fn run_tb(dir: &Path, exe: &Path, opts: &RunOptions) -> Result<SimResult> {
         });
     }
     Ok(r)
+}
+
+// ------------------------------------------------------------------------------------------
+// The whole check
+
+/// What [`verify`] does.
+#[derive(Debug, Clone)]
+pub struct VerifyPlan {
+    /// Run [`lint`] first.
+    pub lint: bool,
+    /// Run [`yosys_check`] first.
+    pub yosys: bool,
+    /// Testbench build options.
+    pub build: BuildOptions,
+    /// The testbench runs; each `result` should be distinct.
+    pub runs: Vec<RunOptions>,
+}
+
+impl VerifyPlan {
+    /// Lint, Yosys check, and three runs: no stalls (seed 1), moderate stalls on both sides
+    /// (seed 2: in_gap 0.3, out_stall 0.3), heavy stalls (seed 3: in_gap 0.5, out_stall
+    /// 0.7); results in `sim/result_<seed>.txt`. `max_cycles` bounds each run.
+    pub fn standard(max_cycles: u64) -> Self {
+        let run = |seed: u64, in_gap: f64, out_stall: f64| RunOptions {
+            seed,
+            in_gap,
+            out_stall,
+            max_cycles,
+            result: PathBuf::from(format!("sim/result_{seed}.txt")),
+            ..RunOptions::default()
+        };
+        Self {
+            lint: true,
+            yosys: true,
+            build: BuildOptions::default(),
+            runs: vec![run(1, 0.0, 0.0), run(2, 0.3, 0.3), run(3, 0.5, 0.7)],
+        }
+    }
+}
+
+/// Everything [`verify`] found.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerifyReport {
+    /// Lint outcome (None: not run).
+    pub lint: Option<LintReport>,
+    /// Yosys outcome (None: not run).
+    pub yosys: Option<YosysCheck>,
+    /// The testbench build.
+    pub build: TbBuild,
+    /// One result per run, in plan order.
+    pub runs: Vec<SimResult>,
+}
+
+impl VerifyReport {
+    /// Every run passed.
+    pub fn passed(&self) -> bool {
+        !self.runs.is_empty() && self.runs.iter().all(SimResult::passed)
+    }
+
+    /// The cycle figures of the run without stalls (the first run with in_gap = out_stall = 0).
+    pub fn unstalled(&self) -> Option<&SimResult> {
+        self.runs
+            .iter()
+            .find(|r| r.in_gap == 0.0 && r.out_stall == 0.0)
+    }
+}
+
+/// Lints, checks, builds and runs the plan in `dir`. Tool problems, lint findings and
+/// latches are `Err`; a DUT that fails a run is `Ok` with [`VerifyReport::passed`] false
+/// (all runs are made, so every failing seed is reported). The report is also written to
+/// `sim/verify.json`.
+pub fn verify(dir: &Path, top: &str, plan: &VerifyPlan) -> Result<VerifyReport> {
+    let lint = if plan.lint {
+        Some(lint(dir, top)?)
+    } else {
+        None
+    };
+    let yosys = if plan.yosys {
+        Some(yosys_check(dir, top)?)
+    } else {
+        None
+    };
+    let build = build_tb(dir, top, &plan.build)?;
+    let runs = plan
+        .runs
+        .iter()
+        .map(|r| run_tb(dir, &build.exe, r))
+        .collect::<Result<Vec<_>>>()?;
+    let report = VerifyReport {
+        lint,
+        yosys,
+        build,
+        runs,
+    };
+    let path = dir.join("sim").join("verify.json");
+    let json = serde_json::to_string_pretty(&report).map_err(|e| HarnessError::Parse {
+        path: path.clone(),
+        msg: e.to_string(),
+    })?;
+    fs::write(&path, json + "\n").map_err(io_err(&path))?;
+    Ok(report)
 }
 
 #[cfg(test)]

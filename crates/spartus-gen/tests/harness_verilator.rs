@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use verilator::{
-    build_tb, lint, run_tb, yosys_check, BuildOptions, HarnessError, RunOptions, SimResult,
-    TbSource,
+    build_tb, lint, run_tb, verify, yosys_check, BuildOptions, HarnessError, RunOptions, SimResult,
+    TbSource, VerifyPlan, VerifyReport,
 };
 
 const TOP: &str = "spartus_fake";
@@ -47,11 +47,13 @@ fn read_hex(p: &Path) -> Vec<u16> {
         .collect()
 }
 
-/// The design folder with the testbench built once per test binary. It lives in cargo's
-/// per-target temp dir, so a re-run only re-makes what changed.
+/// The design folder, checked and built once per test binary by [`verilator::verify`] with
+/// the standard plan. It lives in cargo's per-target temp dir, so a re-run only re-makes what
+/// changed.
 struct Built {
     dir: PathBuf,
     exe: PathBuf,
+    report: VerifyReport,
 }
 
 fn built() -> &'static Built {
@@ -64,14 +66,42 @@ fn built() -> &'static Built {
             let _ = fs::remove_dir_all(dir.join(sub));
         }
         copy_dir(&fixture(), &dir);
-        let b = build_tb(&dir, TOP, &BuildOptions::default()).unwrap_or_else(|e| panic!("{e}"));
-        eprintln!("verilator build of the fake DUT: {:.1} s", b.seconds);
-        assert!(
-            dir.join("sim/tb.cpp").is_file(),
-            "the embedded tb.cpp is written to sim/"
+        let report =
+            verify(&dir, TOP, &VerifyPlan::standard(100_000)).unwrap_or_else(|e| panic!("{e}"));
+        eprintln!(
+            "verilator build of the fake DUT: {:.1} s",
+            report.build.seconds
         );
-        Built { dir, exe: b.exe }
+        Built {
+            exe: report.build.exe.clone(),
+            dir,
+            report,
+        }
     })
+}
+
+#[test]
+fn standard_verify_plan_passes_and_writes_its_report() {
+    let b = built();
+    let r = &b.report;
+    assert!(
+        r.passed(),
+        "{:?}",
+        r.runs.iter().map(SimResult::summary).collect::<Vec<_>>()
+    );
+    assert_eq!(r.runs.len(), 3);
+    assert!(r.lint.as_ref().unwrap().waived.is_empty());
+    assert!(r.yosys.is_some());
+    assert!(
+        b.dir.join("sim/tb.cpp").is_file(),
+        "the embedded tb.cpp is written to sim/"
+    );
+    let unstalled = r.unstalled().unwrap();
+    assert_eq!(unstalled.seed, 1);
+    assert!(r.runs[1..].iter().all(|x| x.cycles > unstalled.cycles));
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(b.dir.join("sim/verify.json")).unwrap()).unwrap();
+    assert_eq!(json["runs"].as_array().unwrap().len(), 3);
 }
 
 fn run(opts: RunOptions) -> SimResult {
@@ -264,6 +294,11 @@ fn dut_protocol_violations_are_caught() {
     o.extra_plusargs
         .extend(["+dut_bug=3".to_string(), "+check_comb=0".to_string()]);
     assert!(run(o).passed());
+    // in_ready depending combinationally on out_ready is allowed and must not be flagged.
+    let mut o = opts(5, 0.3, 0.5, "sim/bug5.txt");
+    o.extra_plusargs.push("+dut_bug=5".to_string());
+    let r = run(o);
+    assert!(r.passed(), "{} {:?}", r.summary(), r.messages);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! sequence), `start_sequence` (1-cycle pulse: abandon the step in flight, clear x̂, ĥ, c and
 //! reload M with the biases), x stream `in_valid/in_ready/in_data`, h stream of the last layer
 //! `out_valid/out_ready/out_data`, and statistics `stat_cycles` (compute cycles, summed over
-//! layers), `stat_deltas` (nonzero deltas, all layers), `stat_steps` and `stat_step_cycles`
+//! layers), `stat_deltas` (nonzero deltas consumed by the MAC arrays, all layers), `stat_steps` and `stat_step_cycles`
 //! (last layer). Layer l's h stream is layer l+1's x stream.
 //!
 //! Latency and throughput per layer: see [`crate::layer`]; compute cycles per step and layer
@@ -36,7 +36,7 @@ pub struct Accelerator {
     pub out_data: Signal<Out, Signed<16>>,
     /// Compute cycles since reset, all layers.
     pub stat_cycles: Signal<Out, Bits<32>>,
-    /// Nonzero deltas since reset, all layers.
+    /// Nonzero deltas consumed by the MAC arrays since reset, all layers (Σ nnz_x + nnz_h).
     pub stat_deltas: Signal<Out, Bits<32>>,
     /// Steps completed by the last layer.
     pub stat_steps: Signal<Out, Bits<32>>,

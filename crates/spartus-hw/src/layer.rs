@@ -18,7 +18,8 @@
 //!
 //! Ports: `restart` (start of a sequence), `reset_stats`; x stream `in_valid/in_ready/in_data`;
 //! h stream `out_valid/out_ready/out_data`; statistics chained through layers:
-//! `cyc_out = cyc_in + own compute cycles`, `dl_out = dl_in + own nonzero deltas`;
+//! `cyc_out = cyc_in + own compute cycles`, `dl_out = dl_in + nonzero deltas consumed by the
+//! MAC arrays` (Δx and Δh of the processed steps: Σ nnz_x + nnz_h of the golden model);
 //! `steps` (completed steps) and `step_cycles` (compute cycles of the last completed step).
 
 use crate::delta_encoder::DeltaEncoder;
@@ -117,7 +118,6 @@ pub struct Layer {
     garr1: DFF<Bits<8>>,
     gaddr1: DFF<Bits<16>>,
     cyc: DFF<Bits<32>>,
-    dl: DFF<Bits<32>>,
     nsteps: DFF<Bits<32>>,
     stepc: DFF<Bits<32>>,
     laststep: DFF<Bits<32>>,
@@ -209,7 +209,6 @@ impl Layer {
             garr1: Default::default(),
             gaddr1: Default::default(),
             cyc: Default::default(),
-            dl: Default::default(),
             nsteps: Default::default(),
             stepc: Default::default(),
             laststep: Default::default(),
@@ -268,7 +267,7 @@ impl Logic for Layer {
     fn update(&mut self) {
         dff_setup!(
             self, clock, state, cnt, xj, xarr, xbase, gu, gp, gul, harr, hbase, gv1, gu1, gp1,
-            garr1, gaddr1, cyc, dl, nsteps, stepc, laststep
+            garr1, gaddr1, cyc, nsteps, stepc, laststep
         );
         self.xenc.clock.next = self.clock.val();
         self.henc.clock.next = self.clock.val();
@@ -450,11 +449,16 @@ impl Logic for Layer {
         self.out_data.next = self.ofifo.out_data.val();
 
         // ---- statistics ----
-        if self.xenc.out_valid.val() | self.henc.out_valid.val() {
-            self.dl.d.next = self.dl.q.val() + self.one32.val();
-        }
         self.cyc_out.next = self.cyc_in.val() + self.cyc.q.val();
-        self.dl_out.next = self.dl_in.val() + self.dl.q.val();
+        // deltas consumed: chained through the arrays (the last array's output is the sum)
+        self.arrays[0].dl_in.next = self.dl_in.val();
+        for a in 1..self.arrays.len() {
+            self.arrays[a].dl_in.next = self.arrays[a - 1].dl_out.val();
+        }
+        for a in 0..self.arrays.len() {
+            self.arrays[a].reset_stats.next = self.reset_stats.val();
+            self.dl_out.next = self.arrays[a].dl_out.val();
+        }
         self.steps.next = self.nsteps.q.val();
         self.step_cycles.next = self.laststep.q.val();
 
@@ -480,7 +484,6 @@ impl Logic for Layer {
         }
         if self.reset_stats.val() {
             self.cyc.d.next = self.zero32.val();
-            self.dl.d.next = self.zero32.val();
             self.nsteps.d.next = self.zero32.val();
             self.laststep.d.next = self.zero32.val();
         }

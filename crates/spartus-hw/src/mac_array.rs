@@ -12,6 +12,7 @@
 //! - `clear`: empty the queue (end of each MAC phase, and start of a sequence); `flush`: drop
 //!   operations in flight (start of a sequence).
 //! - `init_valid`, `init_addr`, `gate_mode`, `rd_addr`: broadcast to the PEs.
+//! - `reset_stats`, `dl_in`, `dl_out`: popped-delta counter, chained through arrays/layers.
 //! - `sel`: PE whose M words go to the chain (aligned with the PEs' registered read data);
 //!   `chain_out_* = chain_in_* + M_sel,*` (wrap32).
 //!
@@ -47,8 +48,12 @@ pub struct MacArray {
     pub run: Signal<In, Bit>,
     /// Queue empty, pipeline drained.
     pub done: Signal<Out, Bit>,
-    /// An entry is issued this cycle.
-    pub issuing: Signal<Out, Bit>,
+    /// Zero the delta counter.
+    pub reset_stats: Signal<In, Bit>,
+    /// Deltas consumed by earlier arrays / layers.
+    pub dl_in: Signal<In, Bits<32>>,
+    /// `dl_in` + deltas this array has popped since `reset_stats`.
+    pub dl_out: Signal<Out, Bits<32>>,
     /// M initialisation.
     pub init_valid: Signal<In, Bit>,
     /// M initialisation address.
@@ -88,6 +93,9 @@ pub struct MacArray {
     cur_delta: DFF<Signed<16>>,
     av1: DFF<Bit>,
     av2: DFF<Bit>,
+    npop: DFF<Bits<32>>,
+    one32: Constant<Bits<32>>,
+    zero32: Constant<Bits<32>>,
     iv: Signal<Local, Bit>,
     ia: Signal<Local, Bits<16>>,
     idl: Signal<Local, Signed<16>>,
@@ -131,7 +139,12 @@ impl MacArray {
             push_delta: Default::default(),
             run: Default::default(),
             done: Default::default(),
-            issuing: Default::default(),
+            reset_stats: Default::default(),
+            dl_in: Default::default(),
+            dl_out: Default::default(),
+            npop: Default::default(),
+            one32: Constant::new(1u64.into()),
+            zero32: Constant::new(0u64.into()),
             init_valid: Default::default(),
             init_addr: Default::default(),
             gate_mode: Default::default(),
@@ -181,7 +194,7 @@ impl MacArray {
 impl Logic for MacArray {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, popped, cur_valid, cur_addr, cur_left, cur_delta, av1, av2);
+        dff_setup!(self, clock, popped, cur_valid, cur_addr, cur_left, cur_delta, av1, av2, npop);
         self.queue.clock.next = self.clock.val();
         self.queue.clear.next = self.clear.val();
         self.queue.push.next = self.push.val();
@@ -222,7 +235,14 @@ impl Logic for MacArray {
             & !self.cur_valid.q.val()
             & !self.av1.q.val()
             & !self.av2.q.val();
-        self.issuing.next = self.iv.val();
+        // statistics: deltas consumed
+        if self.pop.val() {
+            self.npop.d.next = self.npop.q.val() + self.one32.val();
+        }
+        if self.reset_stats.val() {
+            self.npop.d.next = self.zero32.val();
+        }
+        self.dl_out.next = self.dl_in.val() + self.npop.q.val();
         // PEs and the chain mux
         self.sel_i.next = self.pes[0].m_i.val();
         self.sel_f.next = self.pes[0].m_f.val();

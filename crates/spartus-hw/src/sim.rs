@@ -56,8 +56,7 @@ pub struct RunResult {
     pub step_cycles: Vec<u64>,
     /// `stat_cycles` at the end (all layers).
     pub stat_cycles: u64,
-    /// `stat_deltas` at the end (all layers): every delta queued, including the Δh of the
-    /// last step's h, which wait in the queues for a step T that is not streamed.
+    /// `stat_deltas` at the end (all layers): deltas consumed by the MAC arrays.
     pub stat_deltas: u64,
     /// Clock cycles from the end of reset to the last output.
     pub wall_cycles: u64,

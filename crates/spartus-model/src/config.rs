@@ -467,6 +467,8 @@ impl Config {
     }
 
     /// Validate and derive. The only place where config rules live.
+    // `is_multiple_of` needs Rust 1.87; the workspace's rust-version is 1.80.
+    #[allow(clippy::manual_is_multiple_of)]
     pub fn resolve(&self) -> Result<Resolved, ConfigError> {
         let c = self;
         if c.name.is_empty()
@@ -496,7 +498,7 @@ impl Config {
         if hw.pe_count == 0 || hw.pe_count > MAX_PES {
             return Err(invalid("hardware.pe_count", hw.pe_count, format!("must be in 1..={MAX_PES}")));
         }
-        if m.hidden_size % hw.pe_count > 0 {
+        if m.hidden_size % hw.pe_count != 0 {
             return Err(invalid(
                 "hardware.pe_count",
                 hw.pe_count,

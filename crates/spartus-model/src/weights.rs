@@ -1,5 +1,11 @@
-//! Float LSTM parameters in PyTorch `nn.LSTM` layout, and their sources (safetensors, npz,
-//! seeded random). (Loaders in progress.)
+//! Float LSTM parameters in PyTorch `nn.LSTM` layout, and their import from `.safetensors` and
+//! `.npz` state dicts ([`load`], [`load_all_tensors`]), the config check ([`check_against`])
+//! and a safetensors writer ([`save_safetensors`]).
+//!
+//! Every loader treats its input as hostile: declared sizes are checked against limits
+//! ([`MAX_TENSOR_ELEMENTS`], [`MAX_TOTAL_ELEMENTS`]) and against the bytes actually present
+//! before anything is allocated, and every failure is a typed [`WeightsError`] naming the
+//! tensor concerned, never a panic (fuzzed: see `fuzz/README.md`).
 
 /// One LSTM layer's float parameters, PyTorch layout, gate order i, f, g, o.
 #[derive(Debug, Clone, PartialEq)]
@@ -1032,7 +1038,8 @@ pub fn check_against(net: &FloatNet, resolved: &Resolved) -> Result<(), WeightsE
 
 /// Serialize a network as a `.safetensors` file with PyTorch `nn.LSTM` names (`weight_ih_l0`,
 /// ...; no prefix), values rounded to f32. Deterministic (the format sorts tensors by dtype and
-/// name); byte-identical to `safetensors.numpy.save_file` of the same f32 arrays.
+/// name); byte-identical to `safetensors.numpy.save_file` of the same f32 arrays. Values beyond
+/// the f32 range become ±inf (which [`load`] then refuses).
 ///
 /// # Panics
 /// If a layer's vectors do not have the lengths its `input_size` / `hidden_size` imply.

@@ -1,5 +1,8 @@
 //! Θ > 0 behaviour of the delta encoders on hand-made sequences (SPEC §3 steps 1–2, 8).
 
+// Index loops mirror the SPEC formulas (rows r, units u, columns j).
+#![allow(clippy::needless_range_loop)]
+
 use spartus_model::config::Rounding;
 use spartus_model::golden::{run, GoldenParams, GoldenState, QLayer, QNet};
 use spartus_model::lut::Lut;

@@ -36,6 +36,9 @@
 //!    2.83 / 2.01 LSB, mean 0.38 / 0.38 / 0.35 (SPEC §10, with other random draws: 2.6 / 0.37).
 //!    Asserted: max ≤ 6 LSB, mean ≤ 1 LSB.
 
+// Index loops mirror the SPEC formulas (rows r, units u, columns j).
+#![allow(clippy::needless_range_loop)]
+
 use spartus_model::config::load_str;
 use spartus_model::design::Design;
 use spartus_model::float_ref::{dequantize, reference_for_quantized, step_layer, FloatState};

@@ -1,6 +1,9 @@
 //! Multi-layer runs (SPEC §7), the streaming API, and saturation / wrap edge cases of the
 //! golden datapath.
 
+// Index loops mirror the SPEC formulas (rows r, units u, columns j).
+#![allow(clippy::needless_range_loop)]
+
 use spartus_model::config::Rounding;
 use spartus_model::golden::{run, step_layer, GoldenParams, GoldenState, LayerState, QLayer, QNet};
 use spartus_model::lut::Lut;

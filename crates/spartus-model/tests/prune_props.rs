@@ -1,6 +1,9 @@
 //! Property tests of CBTD (column balance per PE, SPEC tie-break, dual ratio) and of the
 //! row-balanced comparison pattern.
 
+// Index loops mirror the SPEC formulas (rows r, units u, columns j).
+#![allow(clippy::needless_range_loop)]
+
 use proptest::prelude::*;
 use spartus_model::prune::{cbtd, cbtd_dual, row_balanced};
 

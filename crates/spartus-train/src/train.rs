@@ -196,7 +196,11 @@ pub struct Prepared {
 impl Prepared {
     /// Fit the input scaling on the training set and apply it to both sets.
     pub fn new(split: &Split, input_scale: f64) -> Self {
-        let scaling = InputScaling::fit(&split.train, input_scale);
+        Self::with_scaling(split, InputScaling::fit(&split.train, input_scale))
+    }
+
+    /// Apply a given (e.g. recorded) input scaling to both sets.
+    pub fn with_scaling(split: &Split, scaling: InputScaling) -> Self {
         let train = scaling.apply(&split.train);
         let test = scaling.apply(&split.test);
         let train_q = quantize_dataset(&train);

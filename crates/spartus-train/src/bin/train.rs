@@ -140,11 +140,14 @@ fn eval(a: EvalArgs) -> Result<()> {
         bail!("dataset files differ from the ones the model was trained on: {hashes:?} vs {:?}", meta.dataset_sha256);
     }
     let cfg: TrainConfig = serde_json::from_value(meta.train.clone()).context("meta.train")?;
-    // The recorded scaling is what the model was trained with; Prepared refits the same one.
-    let data = Prepared::new(&split, meta.input_scaling.scale);
-    if data.scaling != meta.input_scaling {
-        bail!("re-fitted input scaling differs from the recorded one");
+    // Use the recorded scaling (what the host applies); it must match a re-fit up to JSON
+    // float round-off.
+    let refit = Prepared::new(&split, meta.input_scaling.scale).scaling;
+    let close = |a: &[f64], b: &[f64]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-12 * x.abs().max(1.0));
+    if !close(&refit.mean, &meta.input_scaling.mean) || !close(&refit.std, &meta.input_scaling.std) {
+        bail!("the recorded input scaling does not match the training set");
     }
+    let data = Prepared::with_scaling(&split, meta.input_scaling.clone());
     let i = params.input_size;
     let r = cfg.rows_per_pe();
     let mut rows = Vec::new();

@@ -1,0 +1,247 @@
+//! `gen verify <config>`: prove the emitted Verilog bit-exact in Verilator.
+//!
+//! 1. Regenerate `hdl_out/<name>/` (unless `--no-regen`), then check the folder against its
+//!    manifest (every file's SHA-256) and against the config: a stale or edited folder is
+//!    refused with a message naming the files.
+//! 2. Lint the RTL (`verilator --lint-only -Wall`, short waiver list) — optional.
+//! 3. Build the generic testbench and replay `vectors/` with random valid gaps and ready
+//!    stalls; every h element must match.
+//! 4. Compare the hardware's counters with the cycle model: compute cycles of every step of the
+//!    last layer, total compute cycles of all layers, and the nonzero deltas consumed. These
+//!    are exact by construction (see `spartus_hw::layer`), so any difference is a failure.
+//!
+//! Results go to `sim/verify.json` (the `sim/` folder is not part of the manifest).
+
+use crate::artifacts::check_manifest;
+use crate::verilator::{self, BuildOptions, RunOptions, SimResult, TbSource};
+use crate::vectors::VectorsOptions;
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Options of `gen verify`.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Config, weights, inputs, output parent.
+    pub vectors: VectorsOptions,
+    /// Check the existing folder as it is.
+    pub no_regen: bool,
+    /// Testbench PRNG seed.
+    pub seed: u64,
+    /// Probability of an input valid gap per cycle.
+    pub in_gap: f64,
+    /// Probability of an output ready stall per cycle.
+    pub out_stall: f64,
+    /// Run the Verilator lint first.
+    pub lint: bool,
+    /// Testbench source.
+    pub tb: TbSource,
+}
+
+impl VerifyOptions {
+    /// Defaults for a config: regenerate, seed 1, 20 % gaps, 30 % stalls, lint on.
+    pub fn new(config: PathBuf) -> Self {
+        Self {
+            vectors: VectorsOptions {
+                config,
+                weights: None,
+                inputs: None,
+                out_dir: PathBuf::from("hdl_out"),
+            },
+            no_regen: false,
+            seed: 1,
+            in_gap: 0.2,
+            out_stall: 0.3,
+            lint: true,
+            tb: TbSource::Embedded,
+        }
+    }
+}
+
+/// Outcome of a verification run.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// Design folder.
+    pub dir: PathBuf,
+    /// Top module.
+    pub top: String,
+    /// Testbench result.
+    pub sim: SimResult,
+    /// Predicted compute cycles per step of the last layer.
+    pub predicted_step_cycles: Vec<u64>,
+    /// Predicted compute cycles, all layers.
+    pub predicted_total_cycles: u64,
+    /// Predicted nonzero deltas consumed (Σ nnz_x + nnz_h over layers and steps).
+    pub predicted_deltas: u64,
+    /// Lint warnings waived (0 when lint was skipped).
+    pub lint_waived: usize,
+    /// Seconds of the Verilator build.
+    pub build_seconds: f64,
+    /// Every disagreement found (empty ⇒ verified).
+    pub problems: Vec<String>,
+}
+
+impl VerifyReport {
+    /// True when everything matched.
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// Human-readable summary.
+    pub fn summary(&self) -> String {
+        let steps = self.predicted_step_cycles.len().max(1) as f64;
+        let mut s = format!(
+            "{}: {}\ncompute cycles: measured {} / predicted {} ({:.1} per step); deltas {} / {}; \
+             wall cycles with stalls {}\n",
+            self.dir.display(),
+            self.sim.summary(),
+            self.sim.stat_cycles,
+            self.predicted_total_cycles,
+            self.predicted_total_cycles as f64 / steps,
+            self.sim.stat_deltas,
+            self.predicted_deltas,
+            self.sim.cycles
+        );
+        if self.passed() {
+            s.push_str("VERIFIED: bit-exact, cycle counts equal the cycle model\n");
+        } else {
+            for p in &self.problems {
+                s.push_str(&format!("problem: {p}\n"));
+            }
+        }
+        s
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct CyclesJson {
+    total_cycles: u64,
+    layers: Vec<CyclesLayer>,
+}
+
+#[derive(serde::Deserialize)]
+struct CyclesLayer {
+    cycles: Vec<u64>,
+    nnz_x: Vec<u64>,
+    nnz_h: Vec<u64>,
+}
+
+/// Check that `dir` is an intact output folder of `config_toml` (the resolved config text).
+pub fn check_folder(dir: &Path, config_toml: &str) -> Result<()> {
+    let problems = check_manifest(dir)?;
+    if !problems.is_empty() {
+        bail!(
+            "{} does not match its manifest (edited or stale files):\n  {}\nregenerate it with `gen emit` (or run verify without --no-regen)",
+            dir.display(),
+            problems.join("\n  ")
+        );
+    }
+    let on_disk = std::fs::read_to_string(dir.join("config.toml"))
+        .with_context(|| format!("{} has no config.toml", dir.display()))?;
+    if on_disk != config_toml {
+        bail!(
+            "{} was generated from a different config than the one given; regenerate it \
+             (run verify without --no-regen)",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Run the whole verification.
+pub fn verify(opts: &VerifyOptions) -> Result<VerifyReport> {
+    let resolved = crate::load_config(&opts.vectors.config)?;
+    let dir = opts.vectors.out_dir.join(&resolved.config.name);
+    if !opts.no_regen {
+        crate::emit::write(&opts.vectors)?;
+    } else if !dir.exists() {
+        bail!(
+            "{} does not exist: run `gen emit {}` first (or verify without --no-regen)",
+            dir.display(),
+            opts.vectors.config.display()
+        );
+    }
+    check_folder(&dir, &resolved.config.to_toml())?;
+    let top = resolved.top_name.clone();
+    let lint_waived = if opts.lint {
+        verilator::lint(&dir, &top)?.waived.len()
+    } else {
+        0
+    };
+    let build = verilator::build_tb(
+        &dir,
+        &top,
+        &BuildOptions {
+            tb: opts.tb.clone(),
+            ..Default::default()
+        },
+    )?;
+    let cj: CyclesJson = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("reports/cycles.json"))
+            .context("cannot read reports/cycles.json")?,
+    )
+    .context("reports/cycles.json is malformed")?;
+    let last = cj.layers.last().context("reports/cycles.json has no layers")?;
+    let t_steps = last.cycles.len() as u64;
+    let outputs = t_steps * resolved.h() as u64;
+    let run = RunOptions {
+        seed: opts.seed,
+        in_gap: opts.in_gap,
+        out_stall: opts.out_stall,
+        // generous: every step costs at most its compute cycles plus the streams, stretched by stalls
+        max_cycles: 100 * (cj.total_cycles + outputs + t_steps * (resolved.i() as u64 + 64)) + 10_000,
+        ..Default::default()
+    };
+    let sim = verilator::run_tb(&dir, &build.exe, &run)?;
+    let predicted_deltas: u64 = cj
+        .layers
+        .iter()
+        .map(|l| l.nnz_x.iter().chain(&l.nnz_h).sum::<u64>())
+        .sum();
+    let mut problems = Vec::new();
+    if !sim.passed() {
+        problems.push(format!("testbench: {}", sim.summary()));
+        problems.extend(sim.messages.iter().take(10).cloned());
+    }
+    if sim.stat_steps != t_steps {
+        problems.push(format!("stat_steps = {}, expected {t_steps}", sim.stat_steps));
+    }
+    for (rec, want) in sim.steps.iter().zip(&last.cycles) {
+        if rec.compute_cycles != Some(*want) {
+            problems.push(format!(
+                "step {}: compute cycles {:?}, cycle model {want}",
+                rec.t, rec.compute_cycles
+            ));
+            if problems.len() > 20 {
+                break;
+            }
+        }
+    }
+    if sim.stat_cycles != cj.total_cycles {
+        problems.push(format!(
+            "stat_cycles = {}, cycle model {}",
+            sim.stat_cycles, cj.total_cycles
+        ));
+    }
+    if sim.stat_deltas != predicted_deltas {
+        problems.push(format!(
+            "stat_deltas = {}, golden model {predicted_deltas}",
+            sim.stat_deltas
+        ));
+    }
+    let report = VerifyReport {
+        dir: dir.clone(),
+        top,
+        sim,
+        predicted_step_cycles: last.cycles.clone(),
+        predicted_total_cycles: cj.total_cycles,
+        predicted_deltas,
+        lint_waived,
+        build_seconds: build.seconds,
+        problems,
+    };
+    let mut j = serde_json::to_string_pretty(&report)?;
+    j.push('\n');
+    std::fs::write(dir.join("sim/verify.json"), j).context("cannot write sim/verify.json")?;
+    Ok(report)
+}
