@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use spartus_model::config::Config;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(r) = Config::from_toml(text).and_then(|c| c.resolve()) {
         let again = Config::from_toml(&r.config.to_toml()).expect("re-parse of to_toml output");
         assert_eq!(again, r.config);

@@ -13,7 +13,9 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(v.len(), n);
                 if a.dtype == NpyDtype::F64 {
                     let back = npy::read_array(&npy::write_f64(&a.shape, v)).expect("re-read");
-                    let NpyData::F64(w) = back.data else { panic!("dtype changed") };
+                    let NpyData::F64(w) = back.data else {
+                        panic!("dtype changed")
+                    };
                     assert!(v.iter().zip(&w).all(|(x, y)| x.to_bits() == y.to_bits()));
                     assert_eq!(back.shape, a.shape);
                 }

@@ -12,7 +12,11 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(l.weight_hh.len(), 4 * l.hidden_size * l.hidden_size);
             assert_eq!(l.bias_ih.len(), 4 * l.hidden_size);
             assert_eq!(l.bias_hh.len(), 4 * l.hidden_size);
-            assert!(l.weight_ih.iter().chain(&l.weight_hh).all(|v| v.is_finite()));
+            assert!(l
+                .weight_ih
+                .iter()
+                .chain(&l.weight_hh)
+                .all(|v| v.is_finite()));
         }
         // What loads must survive a save/load round trip (values rounded to f32).
         let again = weights::load_safetensors_bytes(&weights::save_safetensors(&net))

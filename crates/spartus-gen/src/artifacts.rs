@@ -109,7 +109,8 @@ impl OutputDir {
             for (rel, bytes) in &self.files {
                 let p = tmp.join(rel);
                 std::fs::create_dir_all(p.parent().unwrap())?;
-                std::fs::write(&p, bytes).with_context(|| format!("cannot write {}", p.display()))?;
+                std::fs::write(&p, bytes)
+                    .with_context(|| format!("cannot write {}", p.display()))?;
             }
             std::fs::create_dir_all(&tmp)?;
             std::fs::write(tmp.join("manifest.json"), self.manifest())?;
@@ -136,8 +137,12 @@ impl OutputDir {
 /// Check a folder against its manifest: every listed file exists with the recorded hash.
 /// Returns the list of problems (empty when the folder is intact).
 pub fn check_manifest(dir: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(dir.join("manifest.json"))
-        .with_context(|| format!("{} has no manifest.json: not a gen output folder", dir.display()))?;
+    let text = std::fs::read_to_string(dir.join("manifest.json")).with_context(|| {
+        format!(
+            "{} has no manifest.json: not a gen output folder",
+            dir.display()
+        )
+    })?;
     let v: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{}/manifest.json is not valid JSON", dir.display()))?;
     let files = v

@@ -176,13 +176,38 @@ mod tests {
     fn dense_row_of_spartus_1024() {
         let r = spartus_1024();
         let row = density_row(&r, 1.0);
-        // 5 x columns and 128 h columns per array, K = 4, T_upd = 4H/N = 64.
-        assert_eq!(row.cycles_per_step, (4 * 5 + 4 * 128 + 64) as f64);
+        // 5 x columns and 128 h columns per array, K = 4, plus the hardware's T_upd.
+        let t_upd = crate::hw_t_upd(&r, 0, &r.layers[0]);
+        let cycles = (4 * 5 + 4 * 128 + t_upd) as f64;
+        assert_eq!(row.cycles_per_step, cycles);
         let f = &row.figures;
         assert_eq!(f.ops_dense_per_step, 2 * 4 * 1024 * (40 + 1024));
         assert_eq!(f.peak_ops_per_s, 2.0 * 512.0 * 200e6);
         let useful = 64.0 * (4.0 * 40.0 + 4.0 * 1024.0);
-        assert!((f.mac_utilization - useful / (512.0 * 596.0)).abs() < 1e-12);
+        assert!((f.mac_utilization - useful / (512.0 * cycles)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn every_shipped_config_reports() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs");
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().and_then(|e| e.to_str()) == Some("toml") {
+                let r = crate::load_config(&p).unwrap();
+                let text = report(&r);
+                assert!(text.contains(&r.top_name), "{}", p.display());
+                // Denser deltas never take fewer cycles.
+                let rows: Vec<f64> = DENSITIES
+                    .iter()
+                    .map(|&d| density_row(&r, d).cycles_per_step)
+                    .collect();
+                assert!(
+                    rows.windows(2).all(|w| w[0] >= w[1]),
+                    "{}: {rows:?}",
+                    p.display()
+                );
+            }
+        }
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub fn prepare_design(
 ) -> Result<Design> {
     let float = match weights {
         Some(p) => {
-            let net = spartus_model::weights::load(p).context("cannot load weights")?; // the error names the file
+            let net = spartus_model::weights::load(p)?; // the error names the file and the tensor
             spartus_model::weights::check_against(&net, resolved)
                 .with_context(|| format!("weights {} do not fit the config", p.display()))?;
             Some(net)

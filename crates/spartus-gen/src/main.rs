@@ -15,8 +15,10 @@ use std::process::ExitCode;
     about = "Sparse DeltaLSTM accelerator generator (Spartus-style)"
 )]
 #[command(args_conflicts_with_subcommands = true)]
-#[command(after_help = "With no arguments, `gen` emits the embedded default config (configs/small.toml) \
-with seeded random weights into hdl_out/small/. `gen <config>` is `gen emit <config>`.")]
+#[command(
+    after_help = "With no arguments, `gen` emits the embedded default config (configs/small.toml) \
+with seeded random weights into hdl_out/small/. `gen <config>` is `gen emit <config>`."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -103,16 +105,41 @@ fn run(cli: Cli) -> Result<()> {
                     "(embedded default config; `gen --help` lists the subcommands)\n",
                 ),
             };
-            let opts = vectors::VectorsOptions { config, weights: None, inputs: None, out_dir: PathBuf::from("hdl_out") };
+            let opts = vectors::VectorsOptions {
+                config,
+                weights: None,
+                inputs: None,
+                out_dir: PathBuf::from("hdl_out"),
+            };
             let (design, dest, stats) = emit::write(&opts)?;
             print!("{}{}", note, emit::summary_line(&design, &dest, &stats));
         }
-        Some(Command::Emit { config, weights, inputs, out_dir }) => {
-            let opts = vectors::VectorsOptions { config, weights, inputs, out_dir };
+        Some(Command::Emit {
+            config,
+            weights,
+            inputs,
+            out_dir,
+        }) => {
+            let opts = vectors::VectorsOptions {
+                config,
+                weights,
+                inputs,
+                out_dir,
+            };
             let (design, dest, stats) = emit::write(&opts)?;
             print!("{}", emit::summary_line(&design, &dest, &stats));
         }
-        Some(Command::Verify { config, no_regen, weights, inputs, out_dir, seed, in_gap, out_stall, no_lint }) => {
+        Some(Command::Verify {
+            config,
+            no_regen,
+            weights,
+            inputs,
+            out_dir,
+            seed,
+            in_gap,
+            out_stall,
+            no_lint,
+        }) => {
             let mut opts = verify::VerifyOptions::new(config);
             opts.vectors.weights = weights;
             opts.vectors.inputs = inputs;
@@ -125,7 +152,11 @@ fn run(cli: Cli) -> Result<()> {
             let report = verify::verify(&opts)?;
             print!("{}", report.summary());
             if !report.passed() {
-                anyhow::bail!("verification failed ({} problem(s)); details in {}/sim/", report.problems.len(), report.dir.display());
+                anyhow::bail!(
+                    "verification failed ({} problem(s)); details in {}/sim/",
+                    report.problems.len(),
+                    report.dir.display()
+                );
             }
         }
         Some(Command::Check { config }) => {

@@ -281,7 +281,7 @@ impl NextpnrReport {
             && self
                 .fmax
                 .iter()
-                .all(|(clk, a)| self.constraint.get(clk).map_or(true, |c| *a >= *c))
+                .all(|(clk, a)| !matches!(self.constraint.get(clk), Some(c) if *a < *c))
     }
 }
 

@@ -13,8 +13,8 @@
 //! Results go to `sim/verify.json` (the `sim/` folder is not part of the manifest).
 
 use crate::artifacts::check_manifest;
-use crate::verilator::{self, BuildOptions, RunOptions, SimResult, TbSource};
 use crate::vectors::VectorsOptions;
+use crate::verilator::{self, BuildOptions, RunOptions, SimResult, TbSource};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -181,7 +181,10 @@ pub fn verify(opts: &VerifyOptions) -> Result<VerifyReport> {
             .context("cannot read reports/cycles.json")?,
     )
     .context("reports/cycles.json is malformed")?;
-    let last = cj.layers.last().context("reports/cycles.json has no layers")?;
+    let last = cj
+        .layers
+        .last()
+        .context("reports/cycles.json has no layers")?;
     let t_steps = last.cycles.len() as u64;
     let outputs = t_steps * resolved.h() as u64;
     let run = RunOptions {
@@ -189,7 +192,8 @@ pub fn verify(opts: &VerifyOptions) -> Result<VerifyReport> {
         in_gap: opts.in_gap,
         out_stall: opts.out_stall,
         // generous: every step costs at most its compute cycles plus the streams, stretched by stalls
-        max_cycles: 100 * (cj.total_cycles + outputs + t_steps * (resolved.i() as u64 + 64)) + 10_000,
+        max_cycles: 100 * (cj.total_cycles + outputs + t_steps * (resolved.i() as u64 + 64))
+            + 10_000,
         ..Default::default()
     };
     let sim = verilator::run_tb(&dir, &build.exe, &run)?;
@@ -204,7 +208,10 @@ pub fn verify(opts: &VerifyOptions) -> Result<VerifyReport> {
         problems.extend(sim.messages.iter().take(10).cloned());
     }
     if sim.stat_steps != t_steps {
-        problems.push(format!("stat_steps = {}, expected {t_steps}", sim.stat_steps));
+        problems.push(format!(
+            "stat_steps = {}, expected {t_steps}",
+            sim.stat_steps
+        ));
     }
     for (rec, want) in sim.steps.iter().zip(&last.cycles) {
         if rec.compute_cycles != Some(*want) {

@@ -10,7 +10,7 @@
 //! | structural check (`yosys ... hierarchy -check; proc; check`, no latches) | [`yosys_check`] | `sim/yosys_check.log` |
 //! | build the generic C++ testbench (embedded [`TB_CPP`]) | [`build_tb`] | `sim/tb.cpp`, `sim/obj/`, `sim/build.log` |
 //! | run it with plusargs, parse the result file | [`run_tb`] | `sim/result*.txt`, `sim/result*.log` |
-//! | all of the above for a [`VerifyPlan`] | [`verify`] | the above and `sim/verify.json` |
+//! | all of the above for a [`SimPlan`] (several seeds and stall rates) | [`run_plan`] | the above |
 //!
 //! Tools are looked up on `PATH`; a missing one gives [`HarnessError::ToolMissing`], whose
 //! message tells the user to run `bash scripts/install-tools.sh`.
@@ -998,9 +998,9 @@ pub fn run_tb(dir: &Path, exe: &Path, opts: &RunOptions) -> Result<SimResult> {
 // ------------------------------------------------------------------------------------------
 // The whole check
 
-/// What [`verify`] does.
+/// What [`run_plan`] does.
 #[derive(Debug, Clone)]
-pub struct VerifyPlan {
+pub struct SimPlan {
     /// Run [`lint`] first.
     pub lint: bool,
     /// Run [`yosys_check`] first.
@@ -1011,7 +1011,7 @@ pub struct VerifyPlan {
     pub runs: Vec<RunOptions>,
 }
 
-impl VerifyPlan {
+impl SimPlan {
     /// Lint, Yosys check, and three runs: no stalls (seed 1), moderate stalls on both sides
     /// (seed 2: in_gap 0.3, out_stall 0.3), heavy stalls (seed 3: in_gap 0.5, out_stall
     /// 0.7); results in `sim/result_<seed>.txt`. `max_cycles` bounds each run.
@@ -1033,9 +1033,9 @@ impl VerifyPlan {
     }
 }
 
-/// Everything [`verify`] found.
+/// Everything [`run_plan`] found.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct VerifyReport {
+pub struct PlanReport {
     /// Lint outcome (None: not run).
     pub lint: Option<LintReport>,
     /// Yosys outcome (None: not run).
@@ -1046,7 +1046,7 @@ pub struct VerifyReport {
     pub runs: Vec<SimResult>,
 }
 
-impl VerifyReport {
+impl PlanReport {
     /// Every run passed.
     pub fn passed(&self) -> bool {
         !self.runs.is_empty() && self.runs.iter().all(SimResult::passed)
@@ -1061,10 +1061,10 @@ impl VerifyReport {
 }
 
 /// Lints, checks, builds and runs the plan in `dir`. Tool problems, lint findings and
-/// latches are `Err`; a DUT that fails a run is `Ok` with [`VerifyReport::passed`] false
-/// (all runs are made, so every failing seed is reported). The report is also written to
-/// `sim/verify.json`.
-pub fn verify(dir: &Path, top: &str, plan: &VerifyPlan) -> Result<VerifyReport> {
+/// latches are `Err`; a DUT that fails a run is `Ok` with [`PlanReport::passed`] false (all
+/// runs are made, so every failing seed is reported). Writes nothing besides the files of the
+/// individual steps; `gen verify` (crate::verify) owns `sim/verify.json`.
+pub fn run_plan(dir: &Path, top: &str, plan: &SimPlan) -> Result<PlanReport> {
     let lint = if plan.lint {
         Some(lint(dir, top)?)
     } else {
@@ -1081,19 +1081,12 @@ pub fn verify(dir: &Path, top: &str, plan: &VerifyPlan) -> Result<VerifyReport> 
         .iter()
         .map(|r| run_tb(dir, &build.exe, r))
         .collect::<Result<Vec<_>>>()?;
-    let report = VerifyReport {
+    Ok(PlanReport {
         lint,
         yosys,
         build,
         runs,
-    };
-    let path = dir.join("sim").join("verify.json");
-    let json = serde_json::to_string_pretty(&report).map_err(|e| HarnessError::Parse {
-        path: path.clone(),
-        msg: e.to_string(),
-    })?;
-    fs::write(&path, json + "\n").map_err(io_err(&path))?;
-    Ok(report)
+    })
 }
 
 #[cfg(test)]

@@ -5,19 +5,11 @@
 //! Needs yosys, nextpnr-ice40, icepack and (yowasp-)nextpnr-ecp5 + (yowasp-)ecppack on PATH
 //! (`bash scripts/install-tools.sh`).
 
-#[allow(dead_code)]
-#[path = "../src/verilator.rs"]
-mod verilator;
-
-#[allow(dead_code)]
-#[path = "../src/synth.rs"]
-mod synth;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use synth::{synth, SynthOptions, SynthReports, Target};
-use verilator::HarnessError;
+use spartus_gen::synth::{self, synth, SynthOptions, SynthReports, Target};
+use spartus_gen::verilator::HarnessError;
 
 fn manifest() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

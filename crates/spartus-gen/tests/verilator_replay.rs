@@ -35,7 +35,10 @@ fn small_dual_ratio_bit_exact() {
     let (r, _d) = run(&root().join("configs/small.toml"), 2);
     let cfg = std::fs::read_to_string(root().join("configs/small.toml")).unwrap();
     let res = spartus_model::config::load_str(&cfg).unwrap();
-    assert_ne!(res.layers[0].k_x, res.layers[0].k_h, "small is the dual-ratio case");
+    assert_ne!(
+        res.layers[0].k_x, res.layers[0].k_h,
+        "small is the dual-ratio case"
+    );
     assert!(r.sim.stat_deltas > 0);
 }
 
@@ -52,17 +55,26 @@ fn dense_bit_exact() {
 
 #[test]
 fn three_arrays_bit_exact() {
-    run(&root().join("crates/spartus-gen/tests/configs/arrays.toml"), 4);
+    run(
+        &root().join("crates/spartus-gen/tests/configs/arrays.toml"),
+        4,
+    );
 }
 
 #[test]
 fn two_layers_bit_exact() {
-    run(&root().join("crates/spartus-gen/tests/configs/two_layer.toml"), 5);
+    run(
+        &root().join("crates/spartus-gen/tests/configs/two_layer.toml"),
+        5,
+    );
 }
 
 #[test]
 fn saturating_inputs_bit_exact() {
-    let (r, _d) = run(&root().join("crates/spartus-gen/tests/configs/saturate.toml"), 6);
+    let (r, _d) = run(
+        &root().join("crates/spartus-gen/tests/configs/saturate.toml"),
+        6,
+    );
     // the stimulus really drives the Q8.8 limits
     let x = std::fs::read_to_string(r.dir.join("vectors/x_q.hex")).unwrap();
     assert!(x.lines().any(|l| l == "7fff"), "no +saturated input");
@@ -85,10 +97,14 @@ fn a_changed_expected_value_fails_verification() {
     opts.vectors.out_dir = out.path().to_path_buf();
     opts.no_regen = true;
     let e = verify(&opts).unwrap_err().to_string();
-    assert!(e.contains("vectors/h_q.hex") && e.contains("manifest"), "{e}");
+    assert!(
+        e.contains("vectors/h_q.hex") && e.contains("manifest"),
+        "{e}"
+    );
     // re-seal: recompute the manifest hash of the edited file
     let mpath = r.dir.join("manifest.json");
-    let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&mpath).unwrap()).unwrap();
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&mpath).unwrap()).unwrap();
     let bytes = std::fs::read(&h).unwrap();
     m["files"]["vectors/h_q.hex"]["sha256"] = spartus_gen::artifacts::sha256_hex(&bytes).into();
     std::fs::write(&mpath, serde_json::to_string_pretty(&m).unwrap()).unwrap();

@@ -133,7 +133,8 @@ impl Logic for DeltaEncoder {
             self.mem.waddr.next = self.clr_addr.val();
             self.mem.wdata.next = self.zero.val();
         }
-        self.fwd.d.next = self.write.val() & self.in_valid.val() & (self.in_index.val() == self.idx1.q.val());
+        self.fwd.d.next =
+            self.write.val() & self.in_valid.val() & (self.in_index.val() == self.idx1.q.val());
         self.fwdv.d.next = self.calc.upd.val();
         self.ov.d.next = self.write.val();
         self.od.d.next = self.calc.delta.val();
@@ -179,7 +180,9 @@ mod tests {
             let mut got = Vec::new();
             let mut s = 7u64 + size as u64;
             let mut rnd = || {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (s >> 33) as i64
             };
             let mut prev = vec![0i64; size];
@@ -188,7 +191,13 @@ mod tests {
                     let x = match rnd() % 4 {
                         0 => *p,
                         1 => *p + rnd() % 40 - 20,
-                        2 => if rnd() % 2 == 0 { 32767 } else { -32768 },
+                        2 => {
+                            if rnd() % 2 == 0 {
+                                32767
+                            } else {
+                                -32768
+                            }
+                        }
                         _ => rnd() % 65536 - 32768,
                     }
                     .clamp(-32768, 32767);

@@ -21,11 +21,14 @@ pub fn rename_top(verilog: &str, top_name: &str) -> String {
     let bytes = verilog.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        let at_word_start = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_' || bytes[i - 1] == b'$');
+        let at_word_start = i == 0
+            || !(bytes[i - 1].is_ascii_alphanumeric()
+                || bytes[i - 1] == b'_'
+                || bytes[i - 1] == b'$');
         if at_word_start && verilog[i..].starts_with("top") {
             let next = bytes.get(i + 3).copied();
             let is_top_ident = match next {
-                Some(c) => !(c.is_ascii_alphanumeric() || c == b'_') ,
+                Some(c) => !(c.is_ascii_alphanumeric() || c == b'_'),
                 None => true,
             };
             if is_top_ident {

@@ -7,6 +7,7 @@
 //! - S3: `c = sat16(RQ(f·c + i·g, 8))` (one rounding of the exact sum), c[u] written,
 //!   tanh(c) LUT read;
 //! - S4: `h = sat16(RQ(o·tanh(c), 8))`, registered on the outputs.
+//!
 //! Latency 4 cycles (`in_valid` → `out_valid`), throughput one unit per cycle.
 //!
 //! Ports: `in_valid`, `in_u`, `in_arr`, `in_addr` (tags passed through), `m_i/m_f/m_g/m_o`;
@@ -208,8 +209,8 @@ impl Logic for GateUnit {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, s1v, s1u, s1arr, s1addr, s1i, s1f, s1g, s1o, s2v, s2u, s2arr, s2addr,
-            s3v, s3u, s3arr, s3addr, s3o, s4v, s4h, s4u, s4arr, s4addr
+            self, clock, s1v, s1u, s1arr, s1addr, s1i, s1f, s1g, s1o, s2v, s2u, s2arr, s2addr, s3v,
+            s3u, s3arr, s3addr, s3o, s4v, s4h, s4u, s4arr, s4addr
         );
         self.lut_i.clock.next = self.clock.val();
         self.lut_f.clock.next = self.clock.val();

@@ -7,19 +7,19 @@
 //! is a unit-test aid; the proof is the emitted Verilog replayed in Verilator against the
 //! golden model.
 
+pub mod accelerator;
 pub mod delta_calc;
 pub mod delta_encoder;
+pub mod delta_queue;
+pub mod emit;
+pub mod gate_unit;
+pub mod layer;
 pub mod lut_index;
+pub mod mac_array;
 pub mod mem;
 pub mod requant;
 pub mod sim;
-pub mod accelerator;
-pub mod delta_queue;
-pub mod gate_unit;
-pub mod layer;
-pub mod mac_array;
 pub mod sparse_pe;
+pub mod spec;
 pub mod stream_fifo;
 pub mod weight_rom;
-pub mod emit;
-pub mod spec;

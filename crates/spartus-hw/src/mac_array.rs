@@ -159,7 +159,11 @@ impl MacArray {
             chain_out_g: Default::default(),
             chain_out_o: Default::default(),
             queue: DeltaQueue::new(spec.nx + spec.nh),
-            pes: spec.pes.iter().map(|img| SparsePe::new(spec.units, img)).collect(),
+            pes: spec
+                .pes
+                .iter()
+                .map(|img| SparsePe::new(spec.units, img))
+                .collect(),
             k_x: Constant::new((spec.k_x as u64).into()),
             k_h: Constant::new((spec.k_h as u64).into()),
             base_h: Constant::new(((spec.nx * spec.k_x) as u64).into()),

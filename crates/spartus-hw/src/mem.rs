@@ -121,7 +121,10 @@ impl<const DW: usize> Logic for SyncMem<DW> {
             v.push_str(&format!("initial $readmemh(\"mem/{f}\", store);\n"));
         }
         if self._rom {
-            v.push_str(&format!("always @(posedge clock) rdata <= store[raddr[{}:0]];\n", ab - 1));
+            v.push_str(&format!(
+                "always @(posedge clock) rdata <= store[raddr[{}:0]];\n",
+                ab - 1
+            ));
         } else if self._write_first {
             v.push_str(&format!(
                 "always @(posedge clock) begin\n\

@@ -113,11 +113,13 @@ mod tests {
                 let mode = if rne { Rounding::Rne } else { Rounding::Floor };
                 let mut s = 12345u64;
                 for _ in 0..2000 {
-                    s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    s = s
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     let v = ((s >> 32) as u32 as i32) as i64;
                     assert_eq!(
                         rq_sat16(v, f, rne),
-                        spartus_model::fixed::sat16(spartus_model::fixed::rq(v, f, mode)),
+                        spartus_model::fixed::sat16(spartus_model::fixed::rq(v, f, mode)) as i64,
                         "v={v} f={f} rne={rne}"
                     );
                 }

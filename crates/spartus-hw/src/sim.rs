@@ -27,14 +27,23 @@ macro_rules! impl_has_clock {
 /// One clock cycle.
 pub fn tick<T: Block + HasClock>(uut: &mut T) {
     uut.set_clock(false);
-    assert!(simulate(uut, 10_000), "design did not settle (combinational loop?)");
+    assert!(
+        simulate(uut, 10_000),
+        "design did not settle (combinational loop?)"
+    );
     uut.set_clock(true);
-    assert!(simulate(uut, 10_000), "design did not settle (combinational loop?)");
+    assert!(
+        simulate(uut, 10_000),
+        "design did not settle (combinational loop?)"
+    );
 }
 
 /// Settle combinational logic without a clock edge (after changing inputs).
 pub fn settle<T: Block>(uut: &mut T) {
-    assert!(simulate(uut, 10_000), "design did not settle (combinational loop?)");
+    assert!(
+        simulate(uut, 10_000),
+        "design did not settle (combinational loop?)"
+    );
 }
 
 /// Read a `Signed<N>` as i64.
@@ -98,7 +107,11 @@ pub fn run_accelerator(
         uut.set_clock(false);
         let valid = next_in < flat.len() && !coin();
         uut.in_valid.next = valid;
-        uut.in_data.next = Signed::<16>::from(if next_in < flat.len() { flat[next_in] as i64 } else { 0 });
+        uut.in_data.next = Signed::<16>::from(if next_in < flat.len() {
+            flat[next_in] as i64
+        } else {
+            0
+        });
         let ready = !coin();
         uut.out_ready.next = ready;
         settle(uut);

@@ -212,7 +212,8 @@ impl Logic for SparsePe {
         self.iv1.d.next = self.init_valid.val();
         self.ia1.d.next = self.init_addr.val();
         for g in 0..4 {
-            self.banks[g].we.next = self.v2.q.val() & (self.g2.q.val().index() == g) & !self.flush.val();
+            self.banks[g].we.next =
+                self.v2.q.val() & (self.g2.q.val().index() == g) & !self.flush.val();
             self.banks[g].waddr.next = self.ul2.q.val();
             self.banks[g].wdata.next = unsigned_cast(self.sum.val());
             if self.iv1.q.val() {

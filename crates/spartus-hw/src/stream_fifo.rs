@@ -136,7 +136,9 @@ mod tests {
         let mut next_out = 0i64;
         let mut held: Option<i64> = None;
         for _ in 0..3000 {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let r = s >> 33;
             let count = tb.f.count.val().to_u64();
             let push = r % 3 != 0 && count < 5;

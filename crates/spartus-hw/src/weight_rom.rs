@@ -43,7 +43,11 @@ impl WeightRom {
 impl Logic for WeightRom {
     fn update(&mut self) {
         if self.clock.pos_edge() {
-            let w = self._words.get(self.addr.val().index()).copied().unwrap_or(0);
+            let w = self
+                ._words
+                .get(self.addr.val().index())
+                .copied()
+                .unwrap_or(0);
             let v = ((w >> self._ib) & 0xFF) as u8 as i8 as i64;
             self.value.next = Signed::<16>::from(v);
             self.row.next = Bits::<16>::from(w & ((1u64 << self._ib) - 1));

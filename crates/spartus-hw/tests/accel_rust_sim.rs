@@ -22,12 +22,21 @@ fn check(toml: &str, stalls: Option<u64>) {
         assert_eq!(got, want, "h mismatch at step {t}");
     }
     let last = design.cycles.len() - 1;
-    assert_eq!(r.step_cycles, design.cycles[last], "per-step compute cycles vs cycle model");
+    assert_eq!(
+        r.step_cycles, design.cycles[last],
+        "per-step compute cycles vs cycle model"
+    );
     assert_eq!(r.stat_cycles, design.total_cycles(), "total compute cycles");
     let deltas: u64 = design
         .traces
         .iter()
-        .map(|tr| tr.nnz_x.iter().chain(&tr.nnz_h).map(|&v| v as u64).sum::<u64>())
+        .map(|tr| {
+            tr.nnz_x
+                .iter()
+                .chain(&tr.nnz_h)
+                .map(|&v| v as u64)
+                .sum::<u64>()
+        })
         .sum();
     assert_eq!(r.stat_deltas, deltas, "nonzero deltas");
 }

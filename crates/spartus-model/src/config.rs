@@ -416,10 +416,18 @@ fn resolve_k(
 ) -> Result<usize, ConfigError> {
     if pruning == Pruning::None {
         if let Some(k) = k {
-            return Err(invalid(field_k, k, "must not be set when sparsity.pruning = \"none\""));
+            return Err(invalid(
+                field_k,
+                k,
+                "must not be set when sparsity.pruning = \"none\"",
+            ));
         }
         if let Some(s) = s {
-            return Err(invalid(field_s, s, "must not be set when sparsity.pruning = \"none\""));
+            return Err(invalid(
+                field_s,
+                s,
+                "must not be set when sparsity.pruning = \"none\"",
+            ));
         }
         return Ok(r);
     }
@@ -444,9 +452,15 @@ fn resolve_k(
             if !g.is_finite() || !(0.0..1.0).contains(&g) {
                 return Err(invalid(field_s, g, "must be a number in [0, 1)"));
             }
-            let k = r - (r as f64 * g).floor() as usize;
+            // floor(R·γ) with a 1e-9 tolerance: γ is written in decimal, and e.g. 100·0.29 is
+            // 28.999999999999996 in f64, which must count as 29 (SPEC §5 deviation, README).
+            let k = r - (r as f64 * g + 1e-9).floor() as usize;
             if k == 0 {
-                Err(invalid(field_s, g, format!("leaves K = 0 of R = {r} rows per PE")))
+                Err(invalid(
+                    field_s,
+                    g,
+                    format!("leaves K = 0 of R = {r} rows per PE"),
+                ))
             } else {
                 Ok(k)
             }
@@ -467,8 +481,6 @@ impl Config {
     }
 
     /// Validate and derive. The only place where config rules live.
-    // `is_multiple_of` needs Rust 1.87; the workspace's rust-version is 1.80.
-    #[allow(clippy::manual_is_multiple_of)]
     pub fn resolve(&self) -> Result<Resolved, ConfigError> {
         let c = self;
         if c.name.is_empty()
@@ -486,17 +498,33 @@ impl Config {
         }
         let m = &c.model;
         if m.input_size == 0 || m.input_size > MAX_SIZE {
-            return Err(invalid("model.input_size", m.input_size, format!("must be in 1..={MAX_SIZE}")));
+            return Err(invalid(
+                "model.input_size",
+                m.input_size,
+                format!("must be in 1..={MAX_SIZE}"),
+            ));
         }
         if m.hidden_size == 0 || m.hidden_size > MAX_SIZE {
-            return Err(invalid("model.hidden_size", m.hidden_size, format!("must be in 1..={MAX_SIZE}")));
+            return Err(invalid(
+                "model.hidden_size",
+                m.hidden_size,
+                format!("must be in 1..={MAX_SIZE}"),
+            ));
         }
         if m.layers == 0 || m.layers > MAX_LAYERS {
-            return Err(invalid("model.layers", m.layers, format!("must be in 1..={MAX_LAYERS}")));
+            return Err(invalid(
+                "model.layers",
+                m.layers,
+                format!("must be in 1..={MAX_LAYERS}"),
+            ));
         }
         let hw = &c.hardware;
         if hw.pe_count == 0 || hw.pe_count > MAX_PES {
-            return Err(invalid("hardware.pe_count", hw.pe_count, format!("must be in 1..={MAX_PES}")));
+            return Err(invalid(
+                "hardware.pe_count",
+                hw.pe_count,
+                format!("must be in 1..={MAX_PES}"),
+            ));
         }
         if m.hidden_size % hw.pe_count != 0 {
             return Err(invalid(
@@ -506,24 +534,44 @@ impl Config {
             ));
         }
         if hw.arrays == 0 || hw.arrays > MAX_ARRAYS {
-            return Err(invalid("hardware.arrays", hw.arrays, format!("must be in 1..={MAX_ARRAYS}")));
+            return Err(invalid(
+                "hardware.arrays",
+                hw.arrays,
+                format!("must be in 1..={MAX_ARRAYS}"),
+            ));
         }
         if hw.wfrac > 8 {
             return Err(invalid("hardware.wfrac", hw.wfrac, "must be in 0..=8"));
         }
         if hw.lut_shift > 8 {
-            return Err(invalid("hardware.lut_shift", hw.lut_shift, "must be in 0..=8"));
+            return Err(invalid(
+                "hardware.lut_shift",
+                hw.lut_shift,
+                "must be in 0..=8",
+            ));
         }
         if hw.lut_frac == 0 || hw.lut_frac > 8 {
-            return Err(invalid("hardware.lut_frac", hw.lut_frac, "must be in 1..=8"));
+            return Err(invalid(
+                "hardware.lut_frac",
+                hw.lut_frac,
+                "must be in 1..=8",
+            ));
         }
         let t = &c.target;
         if !t.clock_mhz.is_finite() || t.clock_mhz <= 0.0 || t.clock_mhz > 1000.0 {
-            return Err(invalid("target.clock_mhz", t.clock_mhz, "must be in (0, 1000]"));
+            return Err(invalid(
+                "target.clock_mhz",
+                t.clock_mhz,
+                "must be in (0, 1000]",
+            ));
         }
         let st = &c.stimulus;
         if st.timesteps == 0 || st.timesteps > MAX_TIMESTEPS {
-            return Err(invalid("stimulus.timesteps", st.timesteps, format!("must be in 1..={MAX_TIMESTEPS}")));
+            return Err(invalid(
+                "stimulus.timesteps",
+                st.timesteps,
+                format!("must be in 1..={MAX_TIMESTEPS}"),
+            ));
         }
         if !st.step.is_finite() || st.step <= 0.0 || st.step > 128.0 {
             return Err(invalid("stimulus.step", st.step, "must be in (0, 128]"));
@@ -532,7 +580,11 @@ impl Config {
             return Err(invalid("stimulus.bound", st.bound, "must be in (0, 128]"));
         }
         if !st.hold_prob.is_finite() || !(0.0..=1.0).contains(&st.hold_prob) {
-            return Err(invalid("stimulus.hold_prob", st.hold_prob, "must be in [0, 1]"));
+            return Err(invalid(
+                "stimulus.hold_prob",
+                st.hold_prob,
+                "must be in [0, 1]",
+            ));
         }
         let sp = &c.sparsity;
         let theta_x_q = quantize_theta("sparsity.theta_x", sp.theta_x)?;
@@ -541,8 +593,22 @@ impl Config {
         let h = m.hidden_size;
         let n = hw.pe_count;
         let r = 4 * h / n;
-        let k_x = resolve_k("sparsity.k_x", sp.k_x, "sparsity.sparsity_x", sp.sparsity_x, r, sp.pruning)?;
-        let k_h = resolve_k("sparsity.k_h", sp.k_h, "sparsity.sparsity_h", sp.sparsity_h, r, sp.pruning)?;
+        let k_x = resolve_k(
+            "sparsity.k_x",
+            sp.k_x,
+            "sparsity.sparsity_x",
+            sp.sparsity_x,
+            r,
+            sp.pruning,
+        )?;
+        let k_h = resolve_k(
+            "sparsity.k_h",
+            sp.k_h,
+            "sparsity.sparsity_h",
+            sp.sparsity_h,
+            r,
+            sp.pruning,
+        )?;
         let index_bits = (usize::BITS - (r - 1).leading_zeros()).max(1);
         let mut layers = Vec::with_capacity(m.layers);
         for l in 0..m.layers {
@@ -605,8 +671,16 @@ pe_count = 8
     fn err_of(extra_model: &str, extra_sparsity: &str, extra_hw: &str, extra_top: &str) -> String {
         // Base values are left out when the override sets the same key (TOML forbids
         // duplicate keys, which would turn the intended error into a parse error).
-        let base_h = if extra_model.contains("hidden_size") { "" } else { "hidden_size = 64" };
-        let base_n = if extra_hw.contains("pe_count") { "" } else { "pe_count = 8" };
+        let base_h = if extra_model.contains("hidden_size") {
+            ""
+        } else {
+            "hidden_size = 64"
+        };
+        let base_n = if extra_hw.contains("pe_count") {
+            ""
+        } else {
+            "pe_count = 8"
+        };
         let text = format!(
             "name = \"t\"\n{extra_top}\n[model]\ninput_size = 16\n{base_h}\n{extra_model}\n\
              [sparsity]\n{extra_sparsity}\n[hardware]\n{base_n}\n{extra_hw}\n"
@@ -656,15 +730,24 @@ pe_count = 8
             (err_of("layers = 9", "", "", ""), "model.layers"),
             (err_of("", "k_x = 0", "", ""), "sparsity.k_x"),
             (err_of("", "k_x = 33", "", ""), "sparsity.k_x"),
-            (err_of("", "k_h = 4\nsparsity_h = 0.5", "", ""), "sparsity.k_h"),
-            (err_of("", "sparsity_x = 1.0", "", ""), "sparsity.sparsity_x"),
+            (
+                err_of("", "k_h = 4\nsparsity_h = 0.5", "", ""),
+                "sparsity.k_h",
+            ),
+            (
+                err_of("", "sparsity_x = 1.0", "", ""),
+                "sparsity.sparsity_x",
+            ),
             (err_of("", "theta_x = -1.0", "", ""), "sparsity.theta_x"),
             (err_of("", "theta_h = 200.0", "", ""), "sparsity.theta_h"),
             (err_of("", "", "arrays = 0", ""), "hardware.arrays"),
             (err_of("", "", "wfrac = 9", ""), "hardware.wfrac"),
             (err_of("", "", "lut_shift = 9", ""), "hardware.lut_shift"),
             (err_of("", "", "lut_frac = 0", ""), "hardware.lut_frac"),
-            (err_of("", "pruning = \"none\"\nk_x = 4", "", ""), "sparsity.k_x"),
+            (
+                err_of("", "pruning = \"none\"\nk_x = 4", "", ""),
+                "sparsity.k_x",
+            ),
             (err_of("", "", "", "seed = -1"), "seed"),
             (err_of("", "", "pe_cont = 8", ""), "pe_cont"),
             (err_of("hidden_size = 0", "", "", ""), "hidden_size"),
@@ -674,7 +757,10 @@ pe_count = 8
         }
         // The divisibility message names both fields and values.
         let msg = err_of("", "", "pe_count = 12", "");
-        assert_eq!(msg, "hardware.pe_count = 12 must divide model.hidden_size = 64");
+        assert_eq!(
+            msg,
+            "hardware.pe_count = 12 must divide model.hidden_size = 64"
+        );
     }
 
     #[test]

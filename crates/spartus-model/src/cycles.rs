@@ -174,8 +174,9 @@ mod tests {
             k_h: 2,
             t_upd: 16,
         };
-        assert_eq!(p.step_cycles(&[16], &[0]), 80); // SPEC §9 step 0
-        // array 0: 4·3 + 2·4 = 20; array 1: 4·5 + 2·1 = 22 (the worst array counts).
+        // SPEC §9 step 0.
+        assert_eq!(p.step_cycles(&[16], &[0]), 80);
+        // Array 0: 4·3 + 2·4 = 20; array 1: 4·5 + 2·1 = 22 (the worst array counts).
         assert_eq!(p.step_cycles(&[3, 5], &[4, 1]), 16 + 22);
         assert_eq!(p.step_cycles(&[6, 5], &[4, 1]), 16 + 32);
         assert_eq!(p.step_cycles(&[0, 0], &[0, 0]), 16);

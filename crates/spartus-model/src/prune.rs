@@ -140,8 +140,6 @@ fn top_k(len: usize, k: usize, vals: impl Fn(usize) -> i8) -> Vec<u32> {
 
 /// CBTD-prune a row-major `[rows][cols]` int8 matrix over `n` PEs keeping `k` entries per
 /// column per PE (SPEC §5).
-// `is_multiple_of` needs Rust 1.87; the workspace's rust-version is 1.80.
-#[allow(clippy::manual_is_multiple_of)]
 pub fn cbtd(
     w: &[i8],
     rows: usize,

@@ -301,9 +301,9 @@ fn check_elements(name: &str, shape: &[u64]) -> Result<(), WeightsError> {
 // safetensors
 // ---------------------------------------------------------------------------------------------
 
-/// Header keys in file order, with the declared shapes, read without deduplication so that a
-/// repeated key is an error (serde's maps keep the last copy silently).
-struct HeaderKeys(Vec<(String, Option<Vec<u64>>)>);
+/// Header keys in file order, with the declared shapes and data end offsets, read without
+/// deduplication so that a repeated key is an error (serde's maps keep the last copy silently).
+struct HeaderKeys(Vec<(String, Option<Vec<u64>>, Option<u64>)>);
 
 impl<'de> serde::Deserialize<'de> for HeaderKeys {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -324,7 +324,11 @@ impl<'de> serde::Deserialize<'de> for HeaderKeys {
                         .get("shape")
                         .and_then(|s| s.as_array())
                         .map(|a| a.iter().map(|d| d.as_u64().unwrap_or(u64::MAX)).collect());
-                    out.push((k, shape));
+                    let end = v
+                        .get("data_offsets")
+                        .and_then(|o| o.get(1))
+                        .and_then(|e| e.as_u64());
+                    out.push((k, shape, end));
                 }
                 Ok(HeaderKeys(out))
             }
@@ -363,7 +367,8 @@ fn safetensors_precheck(bytes: &[u8]) -> Result<(), WeightsError> {
         Err(_) => return Ok(()),
     };
     let mut seen = BTreeSet::new();
-    for (name, shape) in &keys.0 {
+    let mut data_end = 0;
+    for (name, shape, end) in &keys.0 {
         if !seen.insert(name.as_str()) {
             return Err(WeightsError::Duplicate {
                 name: name.clone(),
@@ -373,6 +378,13 @@ fn safetensors_precheck(bytes: &[u8]) -> Result<(), WeightsError> {
         if let Some(shape) = shape {
             check_elements(name, shape)?;
         }
+        data_end = data_end.max(end.unwrap_or(0));
+    }
+    let present = avail - n;
+    if data_end > present {
+        return Err(st_err(format!(
+            "the header describes {data_end} bytes of tensor data, only {present} follow it (truncated file?)"
+        )));
     }
     Ok(())
 }

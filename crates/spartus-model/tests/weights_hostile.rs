@@ -88,7 +88,14 @@ fn truncation_messages() {
     let e = load_safetensors_bytes(&b[..b.len() - 1])
         .unwrap_err()
         .to_string();
-    assert!(e.starts_with("invalid safetensors file: "), "{e}");
+    let data = b.len() - 8 - u64::from_le_bytes(b[..8].try_into().unwrap()) as usize;
+    assert_eq!(
+        e,
+        format!(
+            "invalid safetensors file: the header describes {data} bytes of tensor data, only {} follow it (truncated file?)",
+            data - 1
+        )
+    );
     let z = fixture("lstm_i3_h4_l2.npz");
     let e = load_npz_bytes(&z[..z.len() - 30]).unwrap_err().to_string();
     assert!(e.starts_with("invalid npz file: "), "{e}");

@@ -53,7 +53,7 @@ pub struct Layout {
 impl Layout {
     /// A layout; N must divide `rows`.
     pub fn new(rows: usize, cols: usize, n: usize) -> Result<Self, CbtdError> {
-        if n == 0 || rows % n != 0 {
+        if n == 0 || !rows.is_multiple_of(n) {
             return Err(CbtdError::PeCount { n, rows });
         }
         Ok(Self { rows, cols, n })
@@ -83,7 +83,11 @@ pub fn k_for_gamma(r: usize, gamma: f64) -> Result<usize, CbtdError> {
 /// Keep mask with exactly `k` entries per (column, PE) group: the `k` largest |w|, ties to the
 /// lower local row. `true` = kept.
 pub fn keep_mask(w: &[f32], lay: &Layout, k: usize) -> Vec<bool> {
-    assert_eq!(w.len(), lay.rows * lay.cols, "weight length must be rows·cols");
+    assert_eq!(
+        w.len(),
+        lay.rows * lay.cols,
+        "weight length must be rows·cols"
+    );
     let r = lay.rows_per_pe();
     assert!(k <= r, "K = {k} exceeds R = {r}");
     let mut keep = vec![false; w.len()];
@@ -105,16 +109,32 @@ pub fn keep_mask(w: &[f32], lay: &Layout, k: usize) -> Vec<bool> {
 /// Number of kept entries of every (column, PE) group, `[j][p]`.
 pub fn kept_per_group(keep: &[bool], lay: &Layout) -> Vec<Vec<usize>> {
     (0..lay.cols)
-        .map(|j| (0..lay.n).map(|p| lay.group(j, p).filter(|&i| keep[i]).count()).collect())
+        .map(|j| {
+            (0..lay.n)
+                .map(|p| lay.group(j, p).filter(|&i| keep[i]).count())
+                .collect()
+        })
         .collect()
 }
 
 /// Targeted dropout for one mini-batch: targeted = not in [`keep_mask`]`(w, k)`; every
 /// targeted entry is dropped with probability `alpha`. Returns a multiplicative 0/1 mask.
-pub fn targeted_dropout_mask(w: &[f32], lay: &Layout, k: usize, alpha: f64, rng: &mut Lcg) -> Vec<f32> {
+pub fn targeted_dropout_mask(
+    w: &[f32],
+    lay: &Layout,
+    k: usize,
+    alpha: f64,
+    rng: &mut Lcg,
+) -> Vec<f32> {
     let keep = keep_mask(w, lay, k);
     keep.iter()
-        .map(|&kept| if kept || rng.uniform_f64() >= alpha { 1.0 } else { 0.0 })
+        .map(|&kept| {
+            if kept || rng.uniform_f64() >= alpha {
+                1.0
+            } else {
+                0.0
+            }
+        })
         .collect()
 }
 
@@ -143,9 +163,16 @@ mod tests {
             for (j, row) in kept_per_group(&keep, &lay).iter().enumerate() {
                 for (p, &c) in row.iter().enumerate() {
                     assert_eq!(c, k, "column {j} PE {p}");
-                    let min_kept =
-                        lay.group(j, p).filter(|&i| keep[i]).map(|i| w[i].abs()).fold(f32::INFINITY, f32::min);
-                    let max_dropped = lay.group(j, p).filter(|&i| !keep[i]).map(|i| w[i].abs()).fold(0.0, f32::max);
+                    let min_kept = lay
+                        .group(j, p)
+                        .filter(|&i| keep[i])
+                        .map(|i| w[i].abs())
+                        .fold(f32::INFINITY, f32::min);
+                    let max_dropped = lay
+                        .group(j, p)
+                        .filter(|&i| !keep[i])
+                        .map(|i| w[i].abs())
+                        .fold(0.0, f32::max);
                     assert!(min_kept >= max_dropped);
                 }
             }
@@ -164,9 +191,16 @@ mod tests {
         let lay = Layout::new(8, 2, 2).unwrap();
         let w: Vec<f32> = (0..16).map(|i| i as f32).collect();
         let mut g = Lcg::new(1);
-        assert!(targeted_dropout_mask(&w, &lay, 1, 0.0, &mut g).iter().all(|&m| m == 1.0));
+        assert!(targeted_dropout_mask(&w, &lay, 1, 0.0, &mut g)
+            .iter()
+            .all(|&m| m == 1.0));
         let m = targeted_dropout_mask(&w, &lay, 1, 1.0, &mut g);
         let keep = keep_mask(&w, &lay, 1);
-        assert_eq!(m, keep.iter().map(|&k| if k { 1.0 } else { 0.0 }).collect::<Vec<f32>>());
+        assert_eq!(
+            m,
+            keep.iter()
+                .map(|&k| if k { 1.0 } else { 0.0 })
+                .collect::<Vec<f32>>()
+        );
     }
 }

@@ -102,7 +102,11 @@ fn parse_bool(v: &str) -> Option<bool> {
 
 /// Parse `.ts` text. `file` names the source in error messages.
 pub fn parse_ts(text: &str, file: &str) -> Result<TsDataset, DataError> {
-    let err = |line: usize, msg: String| DataError::Parse { file: file.to_string(), line, msg };
+    let err = |line: usize, msg: String| DataError::Parse {
+        file: file.to_string(),
+        line,
+        msg,
+    };
     let mut problem_name = String::new();
     let mut dims: Option<usize> = None;
     let mut labels: Option<Vec<String>> = None;
@@ -119,7 +123,13 @@ pub fn parse_ts(text: &str, file: &str) -> Result<TsDataset, DataError> {
         }
         if !in_data {
             if !line.starts_with('@') {
-                return Err(err(ln, format!("expected a header line starting with '@', got {:.40?}", line)));
+                return Err(err(
+                    ln,
+                    format!(
+                        "expected a header line starting with '@', got {:.40?}",
+                        line
+                    ),
+                ));
             }
             let mut parts = line[1..].split_whitespace();
             let key = parts.next().unwrap_or("").to_ascii_lowercase();
@@ -143,7 +153,8 @@ pub fn parse_ts(text: &str, file: &str) -> Result<TsDataset, DataError> {
                     }
                 }
                 "univariate" => {
-                    parse_bool(one("univariate")?).ok_or_else(|| err(ln, "@univariate must be true or false".into()))?;
+                    parse_bool(one("univariate")?)
+                        .ok_or_else(|| err(ln, "@univariate must be true or false".into()))?;
                 }
                 "dimensions" => {
                     let d: usize = one("dimensions")?
@@ -177,14 +188,22 @@ pub fn parse_ts(text: &str, file: &str) -> Result<TsDataset, DataError> {
                         }
                         labels = Some(ls);
                     }
-                    _ => return Err(err(ln, "@classLabel must be 'true' followed by the labels".into())),
+                    _ => {
+                        return Err(err(
+                            ln,
+                            "@classLabel must be 'true' followed by the labels".into(),
+                        ))
+                    }
                 },
                 "data" => {
                     if !rest.is_empty() {
                         return Err(err(ln, "@data takes no value".into()));
                     }
                     if labels.is_none() {
-                        return Err(err(ln, "@classLabel true <labels> must precede @data".into()));
+                        return Err(err(
+                            ln,
+                            "@classLabel true <labels> must precede @data".into(),
+                        ));
                     }
                     in_data = true;
                 }
@@ -205,10 +224,12 @@ pub fn parse_ts(text: &str, file: &str) -> Result<TsDataset, DataError> {
             dims = Some(d_expected);
         }
         let label_text = fields[d_expected].trim();
-        let label = labels
-            .iter()
-            .position(|l| l == label_text)
-            .ok_or_else(|| err(ln, format!("class label {label_text:?} is not declared in @classLabel")))?;
+        let label = labels.iter().position(|l| l == label_text).ok_or_else(|| {
+            err(
+                ln,
+                format!("class label {label_text:?} is not declared in @classLabel"),
+            )
+        })?;
         let mut by_dim: Vec<Vec<f64>> = Vec::with_capacity(d_expected);
         for (d, f) in fields[..d_expected].iter().enumerate() {
             let vals = f
@@ -217,7 +238,10 @@ pub fn parse_ts(text: &str, file: &str) -> Result<TsDataset, DataError> {
                     let v = v.trim();
                     match v.parse::<f64>() {
                         Ok(x) if x.is_finite() => Ok(x),
-                        _ => Err(err(ln, format!("dimension {d}: {v:?} is not a finite number"))),
+                        _ => Err(err(
+                            ln,
+                            format!("dimension {d}: {v:?} is not a finite number"),
+                        )),
                     }
                 })
                 .collect::<Result<Vec<f64>, _>>()?;
@@ -225,23 +249,37 @@ pub fn parse_ts(text: &str, file: &str) -> Result<TsDataset, DataError> {
         }
         let t = by_dim[0].len();
         if let Some(d) = by_dim.iter().position(|v| v.len() != t) {
-            return Err(err(ln, format!("dimension {d} has {} values, dimension 0 has {t}", by_dim[d].len())));
+            return Err(err(
+                ln,
+                format!(
+                    "dimension {d} has {} values, dimension 0 has {t}",
+                    by_dim[d].len()
+                ),
+            ));
         }
         if equal_length == Some(true) {
             if let Some(sl) = series_length {
                 if t != sl {
-                    return Err(err(ln, format!("series has {t} steps, @seriesLength is {sl}")));
+                    return Err(err(
+                        ln,
+                        format!("series has {t} steps, @seriesLength is {sl}"),
+                    ));
                 }
             }
         }
-        let frames = (0..t).map(|ti| by_dim.iter().map(|v| v[ti]).collect()).collect();
+        let frames = (0..t)
+            .map(|ti| by_dim.iter().map(|v| v[ti]).collect())
+            .collect();
         series.push(Series { frames, label });
     }
     if !in_data {
         return Err(err(text.lines().count().max(1), "no @data section".into()));
     }
     if series.is_empty() {
-        return Err(err(text.lines().count().max(1), "@data section is empty".into()));
+        return Err(err(
+            text.lines().count().max(1),
+            "@data section is empty".into(),
+        ));
     }
     Ok(TsDataset {
         problem_name,
@@ -253,7 +291,10 @@ pub fn parse_ts(text: &str, file: &str) -> Result<TsDataset, DataError> {
 
 /// Read and parse a `.ts` file.
 pub fn load_ts(path: &Path) -> Result<TsDataset, DataError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io { path: path.display().to_string(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     parse_ts(&text, &path.display().to_string())
 }
 
@@ -270,17 +311,22 @@ impl Split {
     /// Load `<dir>/<Name>_TRAIN.ts` and `<dir>/<Name>_TEST.ts` where `Name` is the folder's
     /// last path component; checks that both declare the same dimensions and class labels.
     pub fn load_dir(dir: &Path) -> Result<Split, DataError> {
-        let name = dir
-            .file_name()
-            .and_then(|s| s.to_str())
-            .ok_or_else(|| DataError::Mismatch(format!("{}: cannot derive the problem name", dir.display())))?;
+        let name = dir.file_name().and_then(|s| s.to_str()).ok_or_else(|| {
+            DataError::Mismatch(format!("{}: cannot derive the problem name", dir.display()))
+        })?;
         let train = load_ts(&dir.join(format!("{name}_TRAIN.ts")))?;
         let test = load_ts(&dir.join(format!("{name}_TEST.ts")))?;
         if train.dims != test.dims {
-            return Err(DataError::Mismatch(format!("dimensions {} vs {}", train.dims, test.dims)));
+            return Err(DataError::Mismatch(format!(
+                "dimensions {} vs {}",
+                train.dims, test.dims
+            )));
         }
         if train.class_labels != test.class_labels {
-            return Err(DataError::Mismatch(format!("class labels {:?} vs {:?}", train.class_labels, test.class_labels)));
+            return Err(DataError::Mismatch(format!(
+                "class labels {:?} vs {:?}",
+                train.class_labels, test.class_labels
+            )));
         }
         Ok(Split { train, test })
     }
@@ -340,7 +386,10 @@ impl InputScaling {
             series: ds
                 .series
                 .iter()
-                .map(|s| Series { frames: s.frames.iter().map(|f| self.apply_frame(f)).collect(), label: s.label })
+                .map(|s| Series {
+                    frames: s.frames.iter().map(|f| self.apply_frame(f)).collect(),
+                    label: s.label,
+                })
                 .collect(),
             ..ds.clone()
         }
@@ -355,7 +404,11 @@ pub fn quantize_dataset(ds: &TsDataset) -> TsDataset {
             .series
             .iter()
             .map(|s| Series {
-                frames: s.frames.iter().map(|f| f.iter().map(|&v| quantize_act(v) as f64 / 256.0).collect()).collect(),
+                frames: s
+                    .frames
+                    .iter()
+                    .map(|f| f.iter().map(|&v| quantize_act(v) as f64 / 256.0).collect())
+                    .collect(),
                 label: s.label,
             })
             .collect(),
@@ -367,7 +420,8 @@ pub fn quantize_dataset(ds: &TsDataset) -> TsDataset {
 mod tests {
     use super::*;
 
-    const SMALL: &str = "# comment\n@problemName Toy\n@timeStamps false\n@missing false\n@univariate false\n\
+    const SMALL: &str =
+        "# comment\n@problemName Toy\n@timeStamps false\n@missing false\n@univariate false\n\
 @dimensions 2\n@equalLength false\n@classLabel true a b\n@data\n1,2,3:4,5,6:b\n0.5:-1e-3:a\n";
 
     #[test]
@@ -377,7 +431,10 @@ mod tests {
         assert_eq!(ds.dims, 2);
         assert_eq!(ds.class_labels, vec!["a", "b"]);
         assert_eq!(ds.series.len(), 2);
-        assert_eq!(ds.series[0].frames, vec![vec![1.0, 4.0], vec![2.0, 5.0], vec![3.0, 6.0]]);
+        assert_eq!(
+            ds.series[0].frames,
+            vec![vec![1.0, 4.0], vec![2.0, 5.0], vec![3.0, 6.0]]
+        );
         assert_eq!(ds.series[0].label, 1);
         assert_eq!(ds.series[1].frames, vec![vec![0.5, -1e-3]]);
         assert_eq!(ds.length_range(), (1, 3));
@@ -387,13 +444,29 @@ mod tests {
     #[test]
     fn rejects_bad_input_with_line_numbers() {
         let cases = [
-            (SMALL.replace("1,2,3:4,5,6:b", "1,2,3:4,5:b"), "line", ":10:"),
+            (
+                SMALL.replace("1,2,3:4,5,6:b", "1,2,3:4,5:b"),
+                "line",
+                ":10:",
+            ),
             (SMALL.replace("0.5:-1e-3:a", "0.5:?:a"), "missing", ":11:"),
             (SMALL.replace("0.5:-1e-3:a", "0.5:1:c"), "label", ":11:"),
             (SMALL.replace("0.5:-1e-3:a", "0.5:a"), "fields", ":11:"),
-            (SMALL.replace("@missing false", "@missing true"), "missing", ":4:"),
-            (SMALL.replace("@dimensions 2", "@dimension 2"), "unknown", ":6:"),
-            (SMALL.replace("@classLabel true a b", "@classLabel false"), "classLabel", ":8:"),
+            (
+                SMALL.replace("@missing false", "@missing true"),
+                "missing",
+                ":4:",
+            ),
+            (
+                SMALL.replace("@dimensions 2", "@dimension 2"),
+                "unknown",
+                ":6:",
+            ),
+            (
+                SMALL.replace("@classLabel true a b", "@classLabel false"),
+                "classLabel",
+                ":8:",
+            ),
         ];
         for (text, what, at) in cases {
             let e = parse_ts(&text, "toy").unwrap_err().to_string();
@@ -411,7 +484,10 @@ mod tests {
         for j in 0..2 {
             let m: f64 = all.iter().map(|f| f[j]).sum::<f64>() / all.len() as f64;
             let v: f64 = all.iter().map(|f| (f[j] - m).powi(2)).sum::<f64>() / all.len() as f64;
-            assert!(m.abs() < 1e-12 && (v - 1.0).abs() < 1e-9, "feature {j}: mean {m} var {v}");
+            assert!(
+                m.abs() < 1e-12 && (v - 1.0).abs() < 1e-9,
+                "feature {j}: mean {m} var {v}"
+            );
         }
     }
 }

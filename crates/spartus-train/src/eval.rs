@@ -88,12 +88,22 @@ fn sigmoid(x: f64) -> f64 {
 /// Float64 DeltaLSTM over one sequence: returns h `[T][H]` and the nonzero (Δx, Δh) counts.
 /// Deltas follow SPEC §3 in real units: an element propagates when it changed by at least Θ
 /// since it last propagated (Θ = 0: every change, i.e. the plain LSTM).
-pub fn float_forward(p: &Params, frames: &[Vec<f64>], theta_x: f64, theta_h: f64) -> (Vec<Vec<f64>>, u64, u64) {
+pub fn float_forward(
+    p: &Params,
+    frames: &[Vec<f64>],
+    theta_x: f64,
+    theta_h: f64,
+) -> (Vec<Vec<f64>>, u64, u64) {
     let (i_size, h_size) = (p.input_size, p.hidden_size);
     let (x_hat, nnz_x) = delta_memory(frames, theta_x);
     let wx: Vec<f64> = p.weight_ih.iter().map(|&v| v as f64).collect();
     let wh: Vec<f64> = p.weight_hh.iter().map(|&v| v as f64).collect();
-    let b: Vec<f64> = p.bias_ih.iter().zip(&p.bias_hh).map(|(&a, &b)| a as f64 + b as f64).collect();
+    let b: Vec<f64> = p
+        .bias_ih
+        .iter()
+        .zip(&p.bias_hh)
+        .map(|(&a, &b)| a as f64 + b as f64)
+        .collect();
     let mut h = vec![0.0f64; h_size];
     let mut c = vec![0.0; h_size];
     let mut h_hat = vec![0.0; h_size];
@@ -151,7 +161,12 @@ pub fn float_eval(p: &Params, ds: &TsDataset, theta_x: f64, theta_h: f64, pool: 
 pub fn quantized_net(p: &Params, r: &Resolved) -> Result<(QNet, GoldenParams), DesignError> {
     let fnet = p.to_float_net();
     let pruned = quantize_and_prune(0, &fnet.layers[0], &r.layers[0], r.n(), r)?;
-    Ok((QNet { layers: vec![QLayer::from_pruned(&pruned)] }, GoldenParams::from_resolved(r)))
+    Ok((
+        QNet {
+            layers: vec![QLayer::from_pruned(&pruned)],
+        },
+        GoldenParams::from_resolved(r),
+    ))
 }
 
 /// Per-case golden outputs.
@@ -165,7 +180,12 @@ pub struct GoldenCase {
 
 /// Run the golden model on every case of a (scaled, float) dataset; inputs are quantized to
 /// Q8.8 with SPEC §1 `sat16(RNE(x·256))`. Returns statistics and per-case outputs.
-pub fn golden_eval(p: &Params, ds: &TsDataset, r: &Resolved, pool: Pool) -> Result<(EvalStats, Vec<GoldenCase>), DesignError> {
+pub fn golden_eval(
+    p: &Params,
+    ds: &TsDataset,
+    r: &Resolved,
+    pool: Pool,
+) -> Result<(EvalStats, Vec<GoldenCase>), DesignError> {
     let (qnet, gp) = quantized_net(p, r)?;
     let cyc = CycleParams::reference(&r.layers[0]);
     let mut st = EvalStats::default();
@@ -173,7 +193,10 @@ pub fn golden_eval(p: &Params, ds: &TsDataset, r: &Resolved, pool: Pool) -> Resu
     for s in &ds.series {
         let xq = quantize_inputs("input", &s.frames)?;
         let tr = run(&qnet, &gp, &xq).remove(0);
-        let hf: Vec<Vec<f64>> = tr.h.iter().map(|v| v.iter().map(|&q| q as f64 / 256.0).collect()).collect();
+        let hf: Vec<Vec<f64>> =
+            tr.h.iter()
+                .map(|v| v.iter().map(|&q| q as f64 / 256.0).collect())
+                .collect();
         let pred = argmax(&p.head(&pool_h(&hf, pool)));
         st.cases += 1;
         st.correct += (pred == s.label) as usize;
@@ -186,4 +209,46 @@ pub fn golden_eval(p: &Params, ds: &TsDataset, r: &Resolved, pool: Pool) -> Resu
         cases.push(GoldenCase { pred, h: tr.h });
     }
     Ok((st, cases))
+}
+
+/// Accuracy of the head on externally produced h sequences `h[case][t][k]` (Q8.8), e.g. the
+/// outputs of the generated RTL in Verilator for every test case (the "(d) RTL accuracy" hook).
+/// Also counts the cases whose h differs from the golden model's anywhere (`golden` from
+/// [`golden_eval`]); the RTL is required to give 0.
+pub fn accuracy_from_h(
+    p: &Params,
+    ds: &TsDataset,
+    h: &[Vec<Vec<i16>>],
+    golden: &[GoldenCase],
+    pool: Pool,
+) -> Result<(EvalStats, usize), String> {
+    if h.len() != ds.series.len() || golden.len() != ds.series.len() {
+        return Err(format!(
+            "{} h sequences and {} golden cases for {} cases",
+            h.len(),
+            golden.len(),
+            ds.series.len()
+        ));
+    }
+    let mut st = EvalStats::default();
+    let mut mismatched = 0;
+    for (idx, ((s, hs), g)) in ds.series.iter().zip(h).zip(golden).enumerate() {
+        if hs.len() != s.len() || hs.iter().any(|v| v.len() != p.hidden_size) {
+            return Err(format!(
+                "case {idx}: h must be [{}][{}]",
+                s.len(),
+                p.hidden_size
+            ));
+        }
+        let hf: Vec<Vec<f64>> = hs
+            .iter()
+            .map(|v| v.iter().map(|&q| q as f64 / 256.0).collect())
+            .collect();
+        let pred = argmax(&p.head(&pool_h(&hf, pool)));
+        st.cases += 1;
+        st.correct += (pred == s.label) as usize;
+        st.steps += s.len();
+        mismatched += (hs != &g.h) as usize;
+    }
+    Ok((st, mismatched))
 }

@@ -14,8 +14,8 @@ use crate::model::{Params, Pool};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use spartus_model::config::{
-    BiasMode, Config, HardwareConfig, ModelConfig, Precision, Pruning, Rounding, SparsityConfig, StimulusConfig,
-    TargetConfig,
+    BiasMode, Config, HardwareConfig, ModelConfig, Precision, Pruning, Rounding, SparsityConfig,
+    StimulusConfig, TargetConfig,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -51,7 +51,10 @@ pub enum ExportError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
-    move |source| ExportError::Io { path: path.display().to_string(), source }
+    move |source| ExportError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Write bytes through a temporary file and rename, so no half-written file is ever left.
@@ -89,7 +92,10 @@ fn named(p: &Params) -> Vec<(&'static str, Vec<usize>, &[f32])> {
 
 /// Serialize parameters to safetensors bytes (f32, PyTorch names).
 pub fn to_safetensors(p: &Params) -> Result<Vec<u8>, ExportError> {
-    let bytes: Vec<(&str, Vec<usize>, Vec<u8>)> = named(p).into_iter().map(|(n, s, d)| (n, s, le_bytes(d))).collect();
+    let bytes: Vec<(&str, Vec<usize>, Vec<u8>)> = named(p)
+        .into_iter()
+        .map(|(n, s, d)| (n, s, le_bytes(d)))
+        .collect();
     let views = bytes
         .iter()
         .map(|(n, s, b)| Ok((*n, TensorView::new(Dtype::F32, s.clone(), b)?)))
@@ -103,13 +109,21 @@ pub fn to_safetensors(p: &Params) -> Result<Vec<u8>, ExportError> {
 pub fn from_safetensors(bytes: &[u8]) -> Result<Params, ExportError> {
     let st = SafeTensors::deserialize(bytes)?;
     let get = |name: &str| -> Result<(Vec<usize>, Vec<f32>), ExportError> {
-        let t = st
-            .tensor(name)
-            .map_err(|_| ExportError::Tensor { tensor: name.into(), msg: "missing".into() })?;
+        let t = st.tensor(name).map_err(|_| ExportError::Tensor {
+            tensor: name.into(),
+            msg: "missing".into(),
+        })?;
         if t.dtype() != Dtype::F32 {
-            return Err(ExportError::Tensor { tensor: name.into(), msg: format!("dtype {:?}, expected F32", t.dtype()) });
+            return Err(ExportError::Tensor {
+                tensor: name.into(),
+                msg: format!("dtype {:?}, expected F32", t.dtype()),
+            });
         }
-        let v = t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let v = t
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
         Ok((t.shape().to_vec(), v))
     };
     let (s_ih, weight_ih) = get("weight_ih_l0")?;
@@ -119,7 +133,10 @@ pub fn from_safetensors(bytes: &[u8]) -> Result<Params, ExportError> {
     let (s_fc, fc_weight) = get("fc.weight")?;
     let (_, fc_bias) = get("fc.bias")?;
     if s_ih.len() != 2 || s_hh.len() != 2 || s_fc.len() != 2 {
-        return Err(ExportError::Tensor { tensor: "weight_ih_l0".into(), msg: "weights must be 2-D".into() });
+        return Err(ExportError::Tensor {
+            tensor: "weight_ih_l0".into(),
+            msg: "weights must be 2-D".into(),
+        });
     }
     let p = Params {
         input_size: s_ih[1],
@@ -137,7 +154,13 @@ pub fn from_safetensors(bytes: &[u8]) -> Result<Params, ExportError> {
         if data.len() != want {
             return Err(ExportError::Tensor {
                 tensor: name.into(),
-                msg: format!("{} elements, expected {shape:?} (from I={}, H={}, C={})", data.len(), p.input_size, p.hidden_size, p.num_classes),
+                msg: format!(
+                    "{} elements, expected {shape:?} (from I={}, H={}, C={})",
+                    data.len(),
+                    p.input_size,
+                    p.hidden_size,
+                    p.num_classes
+                ),
             });
         }
     }
@@ -184,9 +207,7 @@ pub struct ModelMeta {
 impl ModelMeta {
     /// Tag written to [`ModelMeta::format`].
     pub const FORMAT: &'static str = "spartus-train/1";
-}
 
-impl ModelMeta {
     /// The accelerator shape this model was trained for.
     pub fn accel(&self, input_size: usize) -> AccelSpec {
         AccelSpec {
@@ -230,7 +251,11 @@ pub fn gen_config(name: &str, a: &AccelSpec, timesteps: usize) -> Result<Config,
     let c = Config {
         name: name.to_string(),
         seed: 1,
-        model: ModelConfig { input_size: a.input_size, hidden_size: a.hidden_size, layers: 1 },
+        model: ModelConfig {
+            input_size: a.input_size,
+            hidden_size: a.hidden_size,
+            layers: 1,
+        },
         sparsity: SparsityConfig {
             pruning: Pruning::Cbtd,
             k_x: Some(a.k_x),
@@ -251,7 +276,10 @@ pub fn gen_config(name: &str, a: &AccelSpec, timesteps: usize) -> Result<Config,
             bias_mode: BiasMode::Acc,
         },
         target: TargetConfig::default(),
-        stimulus: StimulusConfig { timesteps, ..StimulusConfig::default() },
+        stimulus: StimulusConfig {
+            timesteps,
+            ..StimulusConfig::default()
+        },
     };
     c.resolve()?;
     Ok(c)
@@ -279,23 +307,43 @@ impl ModelPaths {
     }
     /// The design name derived from the file stem.
     pub fn stem(&self) -> String {
-        self.weights.file_stem().and_then(|s| s.to_str()).unwrap_or("model").to_string()
+        self.weights
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("model")
+            .to_string()
     }
 }
 
 /// Write weights, config and metadata.
-pub fn save_model(paths: &ModelPaths, p: &Params, meta: &ModelMeta, timesteps: usize) -> Result<(), ExportError> {
+pub fn save_model(
+    paths: &ModelPaths,
+    p: &Params,
+    meta: &ModelMeta,
+    timesteps: usize,
+) -> Result<(), ExportError> {
     let cfg = gen_config(&paths.stem(), &meta.accel(p.input_size), timesteps)?;
     let header = format!(
         "# spartus-gen config for the {} classifier trained by spartus-train.\n\
          # Weights: {} (PyTorch nn.LSTM names; fc.* is the host-side head).\n\
          # Inputs must be scaled on the host as recorded in {} (input_scaling), then Q8.8.\n",
         meta.dataset,
-        paths.weights.file_name().and_then(|s| s.to_str()).unwrap_or(""),
-        paths.meta.file_name().and_then(|s| s.to_str()).unwrap_or("")
+        paths
+            .weights
+            .file_name()
+            .and_then(|s| s.to_str())
+            .unwrap_or(""),
+        paths
+            .meta
+            .file_name()
+            .and_then(|s| s.to_str())
+            .unwrap_or("")
     );
     write_atomic(&paths.weights, &to_safetensors(p)?)?;
-    write_atomic(&paths.config, format!("{header}{}", cfg.to_toml()).as_bytes())?;
+    write_atomic(
+        &paths.config,
+        format!("{header}{}", cfg.to_toml()).as_bytes(),
+    )?;
     write_atomic(&paths.meta, serde_json::to_string_pretty(meta)?.as_bytes())?;
     Ok(())
 }
@@ -307,4 +355,43 @@ pub fn load_model(paths: &ModelPaths) -> Result<(Params, ModelMeta), ExportError
     let text = std::fs::read_to_string(&paths.meta).map_err(io_err(&paths.meta))?;
     let meta: ModelMeta = serde_json::from_str(&text)?;
     Ok((p, meta))
+}
+
+/// Replay vectors of a whole test set for the RTL testbench, in the `docs/interfaces.md`
+/// formats (one value per line, 4 lower-case hex digits, two's complement), all cases
+/// concatenated in order:
+///
+/// - `x_q.hex`: Q8.8 scaled inputs, `Σ T_c · I` lines, `[case][t][j]`;
+/// - `h_q.hex`: golden h, `Σ T_c · H` lines, `[case][t][k]`;
+/// - `seq_lens.txt`: `T_c` per case, one per line (pulse `start_sequence` before each case);
+/// - `labels.txt`: class index per case;
+/// - `params.txt`: `timesteps Σ T_c`, `input_size`, `output_size`, `layers 1`, `sequences`.
+pub fn write_test_vectors(
+    dir: &Path,
+    x_q: &[Vec<Vec<i16>>],
+    h_q: &[Vec<Vec<i16>>],
+    labels: &[usize],
+    input_size: usize,
+    hidden_size: usize,
+) -> Result<(), ExportError> {
+    let hex = |seqs: &[Vec<Vec<i16>>]| -> String {
+        let mut s = String::new();
+        for v in seqs.iter().flatten().flatten() {
+            s.push_str(&format!("{:04x}\n", *v as u16));
+        }
+        s
+    };
+    let steps: usize = x_q.iter().map(Vec::len).sum();
+    let lens: String = x_q.iter().map(|c| format!("{}\n", c.len())).collect();
+    let labs: String = labels.iter().map(|l| format!("{l}\n")).collect();
+    let params = format!(
+        "timesteps {steps}\ninput_size {input_size}\noutput_size {hidden_size}\nlayers 1\nsequences {}\n",
+        x_q.len()
+    );
+    write_atomic(&dir.join("x_q.hex"), hex(x_q).as_bytes())?;
+    write_atomic(&dir.join("h_q.hex"), hex(h_q).as_bytes())?;
+    write_atomic(&dir.join("seq_lens.txt"), lens.as_bytes())?;
+    write_atomic(&dir.join("labels.txt"), labs.as_bytes())?;
+    write_atomic(&dir.join("params.txt"), params.as_bytes())?;
+    Ok(())
 }

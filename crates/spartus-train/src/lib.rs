@@ -15,7 +15,7 @@ pub mod data;
 pub mod eval;
 pub mod export;
 pub mod model;
-pub mod train;
 pub mod pipeline;
 pub mod report;
 pub mod sweep;
+pub mod train;

@@ -22,7 +22,17 @@ use spartus_model::rng::Lcg;
 use spartus_model::weights::{FloatLayer, FloatNet};
 
 /// How the head sees the h sequence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+    Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Pool {
     /// h of the last time step.
@@ -62,7 +72,8 @@ impl Params {
     pub fn init(input_size: usize, hidden_size: usize, num_classes: usize, seed: u64) -> Self {
         let mut g = Lcg::stream(seed, 0x11);
         let a = 1.0 / (hidden_size as f64).sqrt();
-        let mut draw = |n: usize| -> Vec<f32> { (0..n).map(|_| g.uniform_range(-a, a) as f32).collect() };
+        let mut draw =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| g.uniform_range(-a, a) as f32).collect() };
         let (i, h, c) = (input_size, hidden_size, num_classes);
         Self {
             input_size,
@@ -213,7 +224,11 @@ pub struct ForwardOpts {
 /// Round to a grid of `2^-frac` with saturation to `[lo, hi]`, straight-through gradient.
 fn fake_quant(t: &Tensor, frac: u32, lo: f64, hi: f64) -> candle_core::Result<Tensor> {
     let s = (1u64 << frac) as f64;
-    let q = t.affine(s, 0.0)?.round()?.clamp(lo * s, hi * s)?.affine(1.0 / s, 0.0)?;
+    let q = t
+        .affine(s, 0.0)?
+        .round()?
+        .clamp(lo * s, hi * s)?
+        .affine(1.0 / s, 0.0)?;
     t + (q - t)?.detach()
 }
 
@@ -248,7 +263,9 @@ impl TrainNet {
     /// Variables initialized from plain parameters.
     pub fn from_params(p: &Params, dev: &Device) -> candle_core::Result<Self> {
         let (i, h, c) = (p.input_size, p.hidden_size, p.num_classes);
-        let v = |data: &[f32], shape: &[usize]| Var::from_tensor(&Tensor::from_slice(data, shape, dev)?);
+        let v = |data: &[f32], shape: &[usize]| {
+            Var::from_tensor(&Tensor::from_slice(data, shape, dev)?)
+        };
         Ok(Self {
             input_size: i,
             hidden_size: h,
@@ -339,7 +356,11 @@ impl TrainNet {
             let gi = q(candle_nn::ops::sigmoid(&pre.narrow(1, 0, h_size)?)?)?;
             let gf = q(candle_nn::ops::sigmoid(&pre.narrow(1, h_size, h_size)?)?)?;
             let gg = q(pre.narrow(1, 2 * h_size, h_size)?.tanh()?)?;
-            let go = q(candle_nn::ops::sigmoid(&pre.narrow(1, 3 * h_size, h_size)?)?)?;
+            let go = q(candle_nn::ops::sigmoid(&pre.narrow(
+                1,
+                3 * h_size,
+                h_size,
+            )?)?)?;
             let c_new = q(((gf * &c)? + (gi * gg)?)?)?;
             let h_new = q((go * q(c_new.tanh()?)?)?)?;
             let v = batch.valid.get(t)?; // [B, 1]
@@ -356,7 +377,9 @@ impl TrainNet {
                 h_sum.broadcast_mul(&Tensor::from_vec(inv, (b, 1), dev)?)?
             }
         };
-        pooled.matmul(&self.fc_w.as_tensor().t()?)?.broadcast_add(self.fc_b.as_tensor())
+        pooled
+            .matmul(&self.fc_w.as_tensor().t()?)?
+            .broadcast_add(self.fc_b.as_tensor())
     }
 
     /// Mean cross-entropy loss and number of correct predictions of a batch.

@@ -4,7 +4,10 @@
 use crate::data::Split;
 use crate::export::{AccelSpec, ModelMeta};
 use crate::report::{eval_row, reference_t_upd_for, AccRow, EvalReport, ReportError};
-use crate::train::{fine_tune, hard_masks, train_dense, DenseOutcome, FineTuneOutcome, Prepared, Progress, TrainConfig, TrainError};
+use crate::train::{
+    fine_tune, hard_masks, train_dense, DenseOutcome, FineTuneOutcome, Prepared, Progress,
+    TrainConfig, TrainError,
+};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::time::Instant;
@@ -36,8 +39,10 @@ pub fn dataset_hashes(dir: &Path) -> Result<Vec<(String, String)>, PipelineError
         .map(|part| {
             let file = format!("{name}_{part}.ts");
             let path = dir.join(&file);
-            let bytes =
-                std::fs::read(&path).map_err(|source| PipelineError::Io { path: path.display().to_string(), source })?;
+            let bytes = std::fs::read(&path).map_err(|source| PipelineError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
             Ok((file, format!("{:x}", Sha256::digest(&bytes))))
         })
         .collect()
@@ -59,7 +64,14 @@ pub struct RunOutput {
 }
 
 /// The accelerator point of a config with given K and Θ.
-pub fn accel(cfg: &TrainConfig, input_size: usize, k_x: usize, k_h: usize, theta_x: f64, theta_h: f64) -> AccelSpec {
+pub fn accel(
+    cfg: &TrainConfig,
+    input_size: usize,
+    k_x: usize,
+    k_h: usize,
+    theta_x: f64,
+    theta_h: f64,
+) -> AccelSpec {
     AccelSpec {
         input_size,
         hidden_size: cfg.hidden,
@@ -73,7 +85,13 @@ pub fn accel(cfg: &TrainConfig, input_size: usize, k_x: usize, k_h: usize, theta
 }
 
 /// Metadata of a fine-tuned model.
-pub fn model_meta(split: &Split, data: &Prepared, cfg: &TrainConfig, fine: &FineTuneOutcome, hashes: Vec<(String, String)>) -> ModelMeta {
+pub fn model_meta(
+    split: &Split,
+    data: &Prepared,
+    cfg: &TrainConfig,
+    fine: &FineTuneOutcome,
+    hashes: Vec<(String, String)>,
+) -> ModelMeta {
     ModelMeta {
         format: ModelMeta::FORMAT.to_string(),
         dataset: split.train.problem_name.clone(),
@@ -105,34 +123,71 @@ pub fn report_rows(
 ) -> Result<Vec<AccRow>, PipelineError> {
     let i = data.test.dims;
     let r = cfg.rows_per_pe();
-    let (th_x, th_h) = (TrainConfig::theta_q(cfg.theta_x), TrainConfig::theta_q(cfg.theta_h));
+    let (th_x, th_h) = (
+        TrainConfig::theta_q(cfg.theta_x),
+        TrainConfig::theta_q(cfg.theta_h),
+    );
     let (kx, kh) = (fine.k_x, fine.k_h);
     let pct = |k: usize| 100.0 * (1.0 - k as f64 / r as f64);
     let mut rows = Vec::new();
     if let Some(b) = baseline {
-        rows.push(eval_row("dense", &b.params, &accel(cfg, i, r, r, 0.0, 0.0), &data.test, cfg.pool)?);
+        rows.push(eval_row(
+            "dense",
+            &b.params,
+            &accel(cfg, i, r, r, 0.0, 0.0),
+            &data.test,
+            cfg.pool,
+        )?);
     }
     if let Some(d) = dense_td {
         let (keep_x, keep_h, _, _) = hard_masks(&d.params, cfg)?;
         let mut p = d.params.clone();
         p.apply_masks(&keep_x, &keep_h);
         let label = format!("CBTD {:.2}/{:.2}%, no fine-tune", pct(kx), pct(kh));
-        rows.push(eval_row(&label, &p, &accel(cfg, i, kx, kh, 0.0, 0.0), &data.test, cfg.pool)?);
+        rows.push(eval_row(
+            &label,
+            &p,
+            &accel(cfg, i, kx, kh, 0.0, 0.0),
+            &data.test,
+            cfg.pool,
+        )?);
     }
     let label = format!("CBTD {:.2}/{:.2}%", pct(kx), pct(kh));
-    rows.push(eval_row(&label, &fine.params, &accel(cfg, i, kx, kh, 0.0, 0.0), &data.test, cfg.pool)?);
+    rows.push(eval_row(
+        &label,
+        &fine.params,
+        &accel(cfg, i, kx, kh, 0.0, 0.0),
+        &data.test,
+        cfg.pool,
+    )?);
     let label = format!("CBTD {:.2}/{:.2}% + Δ", pct(kx), pct(kh));
-    rows.push(eval_row(&label, &fine.params, &accel(cfg, i, kx, kh, th_x, th_h), &data.test, cfg.pool)?);
+    rows.push(eval_row(
+        &label,
+        &fine.params,
+        &accel(cfg, i, kx, kh, th_x, th_h),
+        &data.test,
+        cfg.pool,
+    )?);
     Ok(rows)
 }
 
 /// Train (baseline if `baseline`, then CBTD + fine-tune) and evaluate. `data_dir` is hashed
 /// into the metadata.
-pub fn run(split: &Split, data_dir: &Path, cfg: &TrainConfig, baseline: bool, progress: Progress) -> Result<RunOutput, PipelineError> {
+pub fn run(
+    split: &Split,
+    data_dir: &Path,
+    cfg: &TrainConfig,
+    baseline: bool,
+    progress: Progress,
+) -> Result<RunOutput, PipelineError> {
     cfg.check()?;
     let data = Prepared::new(split, cfg.input_scale);
     let base = if baseline {
-        let bcfg = TrainConfig { gamma_x: 0.0, gamma_h: 0.0, ..cfg.clone() };
+        let bcfg = TrainConfig {
+            gamma_x: 0.0,
+            gamma_h: 0.0,
+            ..cfg.clone()
+        };
         Some(train_dense(&data, &bcfg, progress)?)
     } else {
         None
@@ -157,5 +212,11 @@ pub fn run(split: &Split, data_dir: &Path, cfg: &TrainConfig, baseline: bool, pr
         train_seconds: base.as_ref().map_or(0.0, |b| b.seconds) + dense_td.seconds + fine.seconds,
         eval_seconds: t0.elapsed().as_secs_f64(),
     };
-    Ok(RunOutput { baseline: base, dense_td, fine, meta, report })
+    Ok(RunOutput {
+        baseline: base,
+        dense_td,
+        fine,
+        meta,
+        report,
+    })
 }

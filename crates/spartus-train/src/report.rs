@@ -53,7 +53,13 @@ pub struct AccRow {
 }
 
 /// Evaluate parameters at one accelerator point, float and golden.
-pub fn eval_row(label: &str, p: &Params, a: &AccelSpec, test: &TsDataset, pool: Pool) -> Result<AccRow, ReportError> {
+pub fn eval_row(
+    label: &str,
+    p: &Params,
+    a: &AccelSpec,
+    test: &TsDataset,
+    pool: Pool,
+) -> Result<AccRow, ReportError> {
     let cfg = gen_config("eval", a, 1)?;
     let r: Resolved = cfg.resolve()?;
     let th_x = r.theta_x_q as f64 / 256.0;

@@ -7,9 +7,9 @@
 
 use crate::data::Split;
 use crate::pipeline::accel;
+use crate::pipeline::PipelineError;
 use crate::report::{eval_row, AccRow};
 use crate::train::{fine_tune, train_dense, Prepared, Progress, TrainConfig};
-use crate::pipeline::PipelineError;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -65,10 +65,16 @@ pub fn run_sweep(
     let mut points = Vec::new();
     for &seed in seeds {
         for &g in gammas {
-            let cfg = TrainConfig { gamma_x: g, gamma_h: g, seed, ..base.clone() };
+            let cfg = TrainConfig {
+                gamma_x: g,
+                gamma_h: g,
+                seed,
+                ..base.clone()
+            };
             let d = train_dense(&data, &cfg, Progress::Hidden)?;
             // Distinct Θ to fine-tune for this γ, each with the sweeps it belongs to.
-            let mut todo: Vec<(f64, Vec<&str>)> = vec![(TrainConfig::theta_q(base.theta_x), vec!["gamma"])];
+            let mut todo: Vec<(f64, Vec<&str>)> =
+                vec![(TrainConfig::theta_q(base.theta_x), vec!["gamma"])];
             if g == base.gamma_x {
                 for &t in thetas {
                     let tq = TrainConfig::theta_q(t);
@@ -80,7 +86,11 @@ pub fn run_sweep(
             }
             let mut phase1_seconds = d.seconds;
             for (thq, kinds) in todo {
-                let c = TrainConfig { theta_x: thq, theta_h: thq, ..cfg.clone() };
+                let c = TrainConfig {
+                    theta_x: thq,
+                    theta_h: thq,
+                    ..cfg.clone()
+                };
                 let f = fine_tune(&data, &d.params, &c, Progress::Hidden)?;
                 let a0 = accel(&c, i, f.k_x, f.k_h, 0.0, 0.0);
                 let a1 = accel(&c, i, f.k_x, f.k_h, thq, thq);
@@ -175,13 +185,24 @@ impl Sweep {
     /// Aggregated rows of one sweep (`"gamma"` or `"theta"`), in sweep order.
     pub fn rows(&self, kind: &str) -> Vec<SweepRow> {
         let keys: Vec<(f64, f64)> = match kind {
-            "gamma" => self.gammas.iter().map(|&g| (g, TrainConfig::theta_q(self.base.theta_x))).collect(),
-            _ => self.thetas.iter().map(|&t| (self.base.gamma_x, t)).collect(),
+            "gamma" => self
+                .gammas
+                .iter()
+                .map(|&g| (g, TrainConfig::theta_q(self.base.theta_x)))
+                .collect(),
+            _ => self
+                .thetas
+                .iter()
+                .map(|&t| (self.base.gamma_x, t))
+                .collect(),
         };
         keys.iter()
             .filter_map(|&(g, t)| {
-                let pts: Vec<&SweepPoint> =
-                    self.points.iter().filter(|p| p.sweep == kind && p.gamma == g && p.theta == t).collect();
+                let pts: Vec<&SweepPoint> = self
+                    .points
+                    .iter()
+                    .filter(|p| p.sweep == kind && p.gamma == g && p.theta == t)
+                    .collect();
                 let first = pts.first()?;
                 Some(SweepRow {
                     gamma: g,
@@ -203,7 +224,12 @@ impl Sweep {
     pub fn markdown(&self) -> String {
         let pct = |a: Agg| {
             if self.seeds.len() > 1 {
-                format!("{:.2} ({:.2}–{:.2})", 100.0 * a.mean, 100.0 * a.min, 100.0 * a.max)
+                format!(
+                    "{:.2} ({:.2}–{:.2})",
+                    100.0 * a.mean,
+                    100.0 * a.min,
+                    100.0 * a.max
+                )
             } else {
                 format!("{:.2}", 100.0 * a.mean)
             }
@@ -226,7 +252,10 @@ impl Sweep {
             self.seeds
         );
         let header = "| γ (W sparsity) | K | Θ | float Θ=0 | golden Θ=0 | float Θ | golden Θ | zero Δx % | zero Δh % | cycles/step |\n|---|---|---|---|---|---|---|---|---|---|";
-        for (kind, title) in [("gamma", "Accuracy vs weight sparsity"), ("theta", "Accuracy vs delta threshold Θ (= Θx = Θh)")] {
+        for (kind, title) in [
+            ("gamma", "Accuracy vs weight sparsity"),
+            ("theta", "Accuracy vs delta threshold Θ (= Θx = Θh)"),
+        ] {
             let rows = self.rows(kind);
             if rows.is_empty() {
                 continue;
@@ -269,7 +298,10 @@ impl Sweep {
         // evenly spaced.
         let g_rows = self.rows("gamma");
         if !g_rows.is_empty() {
-            let xs: Vec<f64> = g_rows.iter().map(|r| (1.0 / (1.0 - r.gamma)).log2()).collect();
+            let xs: Vec<f64> = g_rows
+                .iter()
+                .map(|r| (1.0 / (1.0 - r.gamma)).log2())
+                .collect();
             let x_max = xs.iter().copied().fold(0.0, f64::max).max(1.0);
             let y_min = g_rows
                 .iter()
@@ -277,12 +309,22 @@ impl Sweep {
                 .fold(1.0, f64::min);
             let y_lo = ((y_min * 100.0 - 5.0) / 5.0).floor() * 5.0;
             let mut chart = ChartBuilder::on(&left)
-                .caption(format!("Accuracy vs weight sparsity (Θ = {})", TrainConfig::theta_q(self.base.theta_x)), ("sans-serif", 18))
+                .caption(
+                    format!(
+                        "Accuracy vs weight sparsity (Θ = {})",
+                        TrainConfig::theta_q(self.base.theta_x)
+                    ),
+                    ("sans-serif", 18),
+                )
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(50)
                 .build_cartesian_2d(-0.2..x_max + 0.2, y_lo.max(0.0)..100.0)?;
-            let labels: Vec<(f64, f64)> = xs.iter().copied().zip(g_rows.iter().map(|r| r.gamma)).collect();
+            let labels: Vec<(f64, f64)> = xs
+                .iter()
+                .copied()
+                .zip(g_rows.iter().map(|r| r.gamma))
+                .collect();
             chart
                 .configure_mesh()
                 .x_desc("weight sparsity γ (log scale)")
@@ -306,10 +348,17 @@ impl Sweep {
                 chart
                     .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))?
                     .label(*name)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                    });
                 chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
             }
-            chart.configure_series_labels().position(SeriesLabelPosition::LowerLeft).background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::LowerLeft)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()?;
         }
 
         // Right: accuracy and temporal sparsity vs Θ.
@@ -317,12 +366,22 @@ impl Sweep {
         if !t_rows.is_empty() {
             let x_max = t_rows.iter().map(|r| r.theta).fold(0.0, f64::max).max(0.01);
             let mut chart = ChartBuilder::on(&right)
-                .caption(format!("Accuracy and zero deltas vs Θ (γ = {:.2}%)", 100.0 * self.base.gamma_x), ("sans-serif", 18))
+                .caption(
+                    format!(
+                        "Accuracy and zero deltas vs Θ (γ = {:.2}%)",
+                        100.0 * self.base.gamma_x
+                    ),
+                    ("sans-serif", 18),
+                )
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(50)
                 .build_cartesian_2d(-0.01..x_max * 1.05, 0.0..100.0)?;
-            chart.configure_mesh().x_desc("delta threshold Θx = Θh").y_desc("%").draw()?;
+            chart
+                .configure_mesh()
+                .x_desc("delta threshold Θx = Θh")
+                .y_desc("%")
+                .draw()?;
             let styles = [
                 ("float acc, Θ", BLUE),
                 ("golden acc, Θ", RED),
@@ -332,16 +391,30 @@ impl Sweep {
             for (idx, (name, color)) in styles.iter().enumerate() {
                 let pts: Vec<(f64, f64)> = t_rows
                     .iter()
-                    .map(|r| (r.theta, 100.0 * [r.float.mean, r.golden.mean, r.zero_dx.mean, r.zero_dh.mean][idx]))
+                    .map(|r| {
+                        (
+                            r.theta,
+                            100.0
+                                * [r.float.mean, r.golden.mean, r.zero_dx.mean, r.zero_dh.mean]
+                                    [idx],
+                        )
+                    })
                     .collect();
                 let c = *color;
                 chart
                     .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))?
                     .label(*name)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                    });
                 chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
             }
-            chart.configure_series_labels().position(SeriesLabelPosition::LowerRight).background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()?;
         }
         root.present()?;
         Ok(())

@@ -144,8 +144,11 @@ impl TrainConfig {
     /// Check the settings.
     pub fn check(&self) -> Result<(), TrainError> {
         let bad = |m: String| Err(TrainError::Invalid(m));
-        if self.hidden == 0 || self.pe_count == 0 || self.hidden % self.pe_count != 0 {
-            return bad(format!("pe_count = {} must divide hidden = {}", self.pe_count, self.hidden));
+        if self.hidden == 0 || self.pe_count == 0 || !self.hidden.is_multiple_of(self.pe_count) {
+            return bad(format!(
+                "pe_count = {} must divide hidden = {}",
+                self.pe_count, self.hidden
+            ));
         }
         if self.batch == 0 {
             return bad("batch must be >= 1".into());
@@ -204,7 +207,12 @@ impl Prepared {
         let train = scaling.apply(&split.train);
         let test = scaling.apply(&split.test);
         let train_q = quantize_dataset(&train);
-        Self { train, test, train_q, scaling }
+        Self {
+            train,
+            test,
+            train_q,
+            scaling,
+        }
     }
 }
 
@@ -253,9 +261,11 @@ fn bar(progress: Progress, len: usize, prefix: &str) -> ProgressBar {
         Progress::Bar => {
             let pb = ProgressBar::new(len as u64);
             pb.set_style(
-                ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} ep {msg} {elapsed}")
-                    .expect("valid template")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{prefix:>12} [{bar:30}] {pos}/{len} ep {msg} {elapsed}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
             );
             pb.set_prefix(prefix.to_string());
             pb
@@ -264,7 +274,11 @@ fn bar(progress: Progress, len: usize, prefix: &str) -> ProgressBar {
 }
 
 fn cosine_lr(peak: f64, epoch: usize, epochs: usize) -> f64 {
-    let t = if epochs <= 1 { 0.0 } else { epoch as f64 / (epochs - 1) as f64 };
+    let t = if epochs <= 1 {
+        0.0
+    } else {
+        epoch as f64 / (epochs - 1) as f64
+    };
     peak * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
 }
 
@@ -277,7 +291,11 @@ fn shuffled(n: usize, rng: &mut Lcg) -> Vec<usize> {
     idx
 }
 
-fn clip_grads(grads: &mut candle_core::backprop::GradStore, vars: &[Var], max_norm: f64) -> candle_core::Result<()> {
+fn clip_grads(
+    grads: &mut candle_core::backprop::GradStore,
+    vars: &[Var],
+    max_norm: f64,
+) -> candle_core::Result<()> {
     let mut sq = 0f64;
     for v in vars {
         if let Some(g) = grads.get(v) {
@@ -297,7 +315,16 @@ fn clip_grads(grads: &mut candle_core::backprop::GradStore, vars: &[Var], max_no
 }
 
 fn adam(vars: Vec<Var>, lr: f64) -> candle_core::Result<AdamW> {
-    AdamW::new(vars, ParamsAdamW { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 })
+    AdamW::new(
+        vars,
+        ParamsAdamW {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        },
+    )
 }
 
 fn weight_range(wfrac: u32) -> (f64, f64) {
@@ -306,7 +333,11 @@ fn weight_range(wfrac: u32) -> (f64, f64) {
 }
 
 /// Phase 1: dense training with column-balanced targeted dropout (none if γ = 0).
-pub fn train_dense(data: &Prepared, cfg: &TrainConfig, progress: Progress) -> Result<DenseOutcome, TrainError> {
+pub fn train_dense(
+    data: &Prepared,
+    cfg: &TrainConfig,
+    progress: Progress,
+) -> Result<DenseOutcome, TrainError> {
     let (k_x, k_h) = cfg.ks()?;
     let start = Instant::now();
     let dev = Device::Cpu;
@@ -329,7 +360,10 @@ pub fn train_dense(data: &Prepared, cfg: &TrainConfig, progress: Progress) -> Re
         for chunk in order.chunks(cfg.batch) {
             let series: Vec<_> = chunk.iter().map(|&k| &data.train.series[k]).collect();
             let batch = Batch::new(&series, 0.0, &dev)?;
-            let mut opts = ForwardOpts { pool: cfg.pool, ..ForwardOpts::default() };
+            let mut opts = ForwardOpts {
+                pool: cfg.pool,
+                ..ForwardOpts::default()
+            };
             if k_x < r && alpha > 0.0 {
                 let w = net.w_ih.as_tensor().flatten_all()?.to_vec1::<f32>()?;
                 let m = targeted_dropout_mask(&w, &lay_x, k_x, alpha, &mut rng);
@@ -350,27 +384,53 @@ pub fn train_dense(data: &Prepared, cfg: &TrainConfig, progress: Progress) -> Re
             net.w_hh.set(&net.w_hh.as_tensor().clamp(lo, hi)?)?;
         }
         let n = data.train.series.len() as f64;
-        let e = EpochLog { phase: 1, epoch, loss: loss_sum / n, train_acc: correct as f64 / n, alpha };
-        pb.set_message(format!("loss {:.3} acc {:.3} α {:.2}", e.loss, e.train_acc, alpha));
+        let e = EpochLog {
+            phase: 1,
+            epoch,
+            loss: loss_sum / n,
+            train_acc: correct as f64 / n,
+            alpha,
+        };
+        pb.set_message(format!(
+            "loss {:.3} acc {:.3} α {:.2}",
+            e.loss, e.train_acc, alpha
+        ));
         pb.inc(1);
         log.push(e);
     }
     pb.finish();
-    Ok(DenseOutcome { params: net.to_params()?, log, seconds: start.elapsed().as_secs_f64() })
+    Ok(DenseOutcome {
+        params: net.to_params()?,
+        log,
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
 /// Hard CBTD masks (exactly K per column per PE) for the given parameters.
-pub fn hard_masks(p: &Params, cfg: &TrainConfig) -> Result<(Vec<bool>, Vec<bool>, usize, usize), TrainError> {
+pub fn hard_masks(
+    p: &Params,
+    cfg: &TrainConfig,
+) -> Result<(Vec<bool>, Vec<bool>, usize, usize), TrainError> {
     let (k_x, k_h) = cfg.ks()?;
     let h = p.hidden_size;
     let lay_x = Layout::new(4 * h, p.input_size, cfg.pe_count)?;
     let lay_h = Layout::new(4 * h, h, cfg.pe_count)?;
-    Ok((keep_mask(&p.weight_ih, &lay_x, k_x), keep_mask(&p.weight_hh, &lay_h, k_h), k_x, k_h))
+    Ok((
+        keep_mask(&p.weight_ih, &lay_x, k_x),
+        keep_mask(&p.weight_hh, &lay_h, k_h),
+        k_x,
+        k_h,
+    ))
 }
 
 /// Hard-prune the phase-1 parameters and fine-tune with the fixed mask, Θx/Θh and (optionally)
 /// fake quantization.
-pub fn fine_tune(data: &Prepared, dense: &Params, cfg: &TrainConfig, progress: Progress) -> Result<FineTuneOutcome, TrainError> {
+pub fn fine_tune(
+    data: &Prepared,
+    dense: &Params,
+    cfg: &TrainConfig,
+    progress: Progress,
+) -> Result<FineTuneOutcome, TrainError> {
     let start = Instant::now();
     let dev = Device::Cpu;
     let (keep_x, keep_h, k_x, k_h) = hard_masks(dense, cfg)?;
@@ -409,11 +469,19 @@ pub fn fine_tune(data: &Prepared, dense: &Params, cfg: &TrainConfig, progress: P
             let mut grads = loss.backward()?;
             clip_grads(&mut grads, &net.vars(), cfg.clip)?;
             opt.step(&grads)?;
-            net.w_ih.set(&net.w_ih.as_tensor().mul(&mask_x)?.clamp(lo, hi)?)?;
-            net.w_hh.set(&net.w_hh.as_tensor().mul(&mask_h)?.clamp(lo, hi)?)?;
+            net.w_ih
+                .set(&net.w_ih.as_tensor().mul(&mask_x)?.clamp(lo, hi)?)?;
+            net.w_hh
+                .set(&net.w_hh.as_tensor().mul(&mask_h)?.clamp(lo, hi)?)?;
         }
         let n = train.series.len() as f64;
-        let e = EpochLog { phase: 2, epoch, loss: loss_sum / n, train_acc: correct as f64 / n, alpha: 1.0 };
+        let e = EpochLog {
+            phase: 2,
+            epoch,
+            loss: loss_sum / n,
+            train_acc: correct as f64 / n,
+            alpha: 1.0,
+        };
         pb.set_message(format!("loss {:.3} acc {:.3}", e.loss, e.train_acc));
         pb.inc(1);
         log.push(e);
@@ -421,5 +489,13 @@ pub fn fine_tune(data: &Prepared, dense: &Params, cfg: &TrainConfig, progress: P
     pb.finish();
     let mut params = net.to_params()?;
     params.apply_masks(&keep_x, &keep_h); // exact zeros (they already are; -0.0 → 0.0)
-    Ok(FineTuneOutcome { params, keep_x, keep_h, k_x, k_h, log, seconds: start.elapsed().as_secs_f64() })
+    Ok(FineTuneOutcome {
+        params,
+        keep_x,
+        keep_h,
+        k_x,
+        k_h,
+        log,
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }

@@ -5,12 +5,19 @@
 //! train [OPTIONS]                 train + export + evaluate (writes --out and --report)
 //! train eval --model M.safetensors [--dense D.safetensors]
 //! train sweep [OPTIONS]           accuracy vs weight sparsity and vs Θ (table + SVG)
+//! train vectors --model M.safetensors --out DIR   whole test set as RTL replay vectors
+//! train eval --model M.safetensors --rtl-h DIR/h_rtl.hex   RTL accuracy from its h
 //! ```
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use spartus_train::data::Split;
-use spartus_train::export::{load_model, save_model, write_atomic, ModelPaths};
+use spartus_model::fixed::quantize_inputs;
+use spartus_train::data::{Split, TsDataset};
+use spartus_train::eval::{accuracy_from_h, golden_eval};
+use spartus_train::export::{
+    gen_config, load_model, save_model, write_atomic, write_test_vectors, ModelMeta, ModelPaths,
+};
+use spartus_train::model::Params;
 use spartus_train::pipeline::{self, accel, dataset_hashes};
 use spartus_train::report::{eval_row, reference_t_upd_for, EvalReport};
 use spartus_train::sweep::run_sweep;
@@ -19,7 +26,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(name = "train", version, about = "Train, export and evaluate a CBTD-pruned DeltaLSTM classifier for spartus-gen")]
+#[command(
+    name = "train",
+    version,
+    about = "Train, export and evaluate a CBTD-pruned DeltaLSTM classifier for spartus-gen"
+)]
 #[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
@@ -34,6 +45,21 @@ enum Cmd {
     Eval(EvalArgs),
     /// Accuracy vs weight sparsity and vs delta threshold (trains every point).
     Sweep(SweepArgs),
+    /// Write the whole test set as RTL replay vectors (inputs, golden h, sequence lengths).
+    Vectors(VectorsArgs),
+}
+
+#[derive(Args)]
+struct VectorsArgs {
+    /// Exported model (.safetensors) of `train`.
+    #[arg(long, default_value = "reports/jvowels/jvowels.safetensors")]
+    model: PathBuf,
+    /// Data folder.
+    #[arg(long, default_value = "data/JapaneseVowels")]
+    data: PathBuf,
+    /// Output folder.
+    #[arg(long, default_value = "reports/jvowels/vectors")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -72,6 +98,10 @@ struct EvalArgs {
     /// Report path prefix (<report>.json, <report>.md); none if omitted.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// h produced by the RTL for the whole test set (same layout as `vectors`' h_q.hex):
+    /// adds the RTL accuracy and the number of cases that differ from the golden model.
+    #[arg(long)]
+    rtl_h: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -83,10 +113,18 @@ struct SweepArgs {
     #[arg(long, default_value = "reports/jvowels_sweep")]
     out: PathBuf,
     /// Weight sparsities γ (γ_x = γ_h).
-    #[arg(long, value_delimiter = ',', default_value = "0,0.75,0.875,0.9375,0.96875")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0,0.75,0.875,0.9375,0.96875"
+    )]
     gammas: Vec<f64>,
     /// Delta thresholds Θ (Θx = Θh), swept at the base γ (--gamma-x).
-    #[arg(long, value_delimiter = ',', default_value = "0,0.03125,0.0625,0.125,0.25")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0,0.03125,0.0625,0.125,0.25"
+    )]
     thetas: Vec<f64>,
     /// Seeds (every point is trained once per seed).
     #[arg(long, value_delimiter = ',', default_value = "1")]
@@ -100,24 +138,47 @@ fn write_report(prefix: &Path, report: &EvalReport, extra: serde_json::Value) ->
     if let (Some(obj), serde_json::Value::Object(extra)) = (json.as_object_mut(), extra) {
         obj.extend(extra);
     }
-    write_atomic(&prefix.with_extension("json"), serde_json::to_string_pretty(&json)?.as_bytes())?;
+    write_atomic(
+        &prefix.with_extension("json"),
+        serde_json::to_string_pretty(&json)?.as_bytes(),
+    )?;
     write_atomic(&prefix.with_extension("md"), report.markdown().as_bytes())?;
-    eprintln!("wrote {}.json and {}.md", prefix.display(), prefix.display());
+    eprintln!(
+        "wrote {}.json and {}.md",
+        prefix.display(),
+        prefix.display()
+    );
     Ok(())
 }
 
 fn fit(a: FitArgs) -> Result<()> {
-    let split = Split::load_dir(&a.data).with_context(|| format!("loading {}", a.data.display()))?;
-    let progress = if a.quiet { Progress::Hidden } else { Progress::Bar };
+    let split =
+        Split::load_dir(&a.data).with_context(|| format!("loading {}", a.data.display()))?;
+    let progress = if a.quiet {
+        Progress::Hidden
+    } else {
+        Progress::Bar
+    };
     let out = pipeline::run(&split, &a.data, &a.cfg, !a.no_baseline, progress)?;
     let paths = ModelPaths::from_weights(&a.out);
-    let max_len = split.test.length_range().1.max(split.train.length_range().1);
+    let max_len = split
+        .test
+        .length_range()
+        .1
+        .max(split.train.length_range().1);
     save_model(&paths, &out.fine.params, &out.meta, max_len)?;
     if let Some(b) = &out.baseline {
-        let dense = a.out.with_file_name(format!("{}-dense.safetensors", paths.stem()));
+        let dense = a
+            .out
+            .with_file_name(format!("{}-dense.safetensors", paths.stem()));
         write_atomic(&dense, &spartus_train::export::to_safetensors(&b.params)?)?;
     }
-    eprintln!("wrote {}, {}, {}", paths.weights.display(), paths.config.display(), paths.meta.display());
+    eprintln!(
+        "wrote {}, {}, {}",
+        paths.weights.display(),
+        paths.config.display(),
+        paths.meta.display()
+    );
     print!("{}", out.report.markdown());
     let log = serde_json::json!({
         "train_config": a.cfg,
@@ -130,35 +191,75 @@ fn fit(a: FitArgs) -> Result<()> {
     write_report(&a.report, &out.report, log)
 }
 
-fn eval(a: EvalArgs) -> Result<()> {
-    let t0 = Instant::now();
-    let split = Split::load_dir(&a.data).with_context(|| format!("loading {}", a.data.display()))?;
-    let paths = ModelPaths::from_weights(&a.model);
-    let (params, meta) = load_model(&paths).with_context(|| format!("loading {}", a.model.display()))?;
-    let hashes = dataset_hashes(&a.data)?;
+/// Load an exported model and the data with the recorded input scaling.
+fn load_for_eval(
+    model: &Path,
+    data_dir: &Path,
+) -> Result<(Split, Params, ModelMeta, TrainConfig, Prepared)> {
+    let split =
+        Split::load_dir(data_dir).with_context(|| format!("loading {}", data_dir.display()))?;
+    let paths = ModelPaths::from_weights(model);
+    let (params, meta) =
+        load_model(&paths).with_context(|| format!("loading {}", model.display()))?;
+    let hashes = dataset_hashes(data_dir)?;
     if hashes != meta.dataset_sha256 {
-        bail!("dataset files differ from the ones the model was trained on: {hashes:?} vs {:?}", meta.dataset_sha256);
+        bail!(
+            "dataset files differ from the ones the model was trained on: {hashes:?} vs {:?}",
+            meta.dataset_sha256
+        );
     }
     let cfg: TrainConfig = serde_json::from_value(meta.train.clone()).context("meta.train")?;
     // Use the recorded scaling (what the host applies); it must match a re-fit up to JSON
     // float round-off.
     let refit = Prepared::new(&split, meta.input_scaling.scale).scaling;
-    let close = |a: &[f64], b: &[f64]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-12 * x.abs().max(1.0));
-    if !close(&refit.mean, &meta.input_scaling.mean) || !close(&refit.std, &meta.input_scaling.std) {
+    let close = |a: &[f64], b: &[f64]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| (x - y).abs() <= 1e-12 * x.abs().max(1.0))
+    };
+    if !close(&refit.mean, &meta.input_scaling.mean) || !close(&refit.std, &meta.input_scaling.std)
+    {
         bail!("the recorded input scaling does not match the training set");
     }
     let data = Prepared::with_scaling(&split, meta.input_scaling.clone());
+    Ok((split, params, meta, cfg, data))
+}
+
+fn eval(a: EvalArgs) -> Result<()> {
+    let t0 = Instant::now();
+    let (split, params, meta, cfg, data) = load_for_eval(&a.model, &a.data)?;
     let i = params.input_size;
     let r = cfg.rows_per_pe();
     let mut rows = Vec::new();
     if let Some(d) = &a.dense {
-        let dp = spartus_train::export::from_safetensors(&std::fs::read(d).with_context(|| d.display().to_string())?)?;
-        rows.push(eval_row("dense", &dp, &accel(&cfg, i, r, r, 0.0, 0.0), &data.test, meta.pool)?);
+        let dp = spartus_train::export::from_safetensors(
+            &std::fs::read(d).with_context(|| d.display().to_string())?,
+        )?;
+        rows.push(eval_row(
+            "dense",
+            &dp,
+            &accel(&cfg, i, r, r, 0.0, 0.0),
+            &data.test,
+            meta.pool,
+        )?);
     }
     let pct = |k: usize| 100.0 * (1.0 - k as f64 / r as f64);
     let label = format!("CBTD {:.2}/{:.2}%", pct(meta.k_x), pct(meta.k_h));
-    rows.push(eval_row(&label, &params, &accel(&cfg, i, meta.k_x, meta.k_h, 0.0, 0.0), &data.test, meta.pool)?);
-    rows.push(eval_row(&format!("{label} + Δ"), &params, &meta.accel(i), &data.test, meta.pool)?);
+    rows.push(eval_row(
+        &label,
+        &params,
+        &accel(&cfg, i, meta.k_x, meta.k_h, 0.0, 0.0),
+        &data.test,
+        meta.pool,
+    )?);
+    rows.push(eval_row(
+        &format!("{label} + Δ"),
+        &params,
+        &meta.accel(i),
+        &data.test,
+        meta.pool,
+    )?);
     let report = EvalReport {
         dataset: meta.dataset.clone(),
         train_cases: split.train.series.len(),
@@ -174,25 +275,104 @@ fn eval(a: EvalArgs) -> Result<()> {
         eval_seconds: t0.elapsed().as_secs_f64(),
     };
     print!("{}", report.markdown());
+    let mut extra = serde_json::json!({ "model": a.model });
+    if let Some(path) = &a.rtl_h {
+        let r = gen_config("eval", &meta.accel(i), 1)?.resolve()?;
+        let (_, golden) = golden_eval(&params, &data.test, &r, meta.pool)?;
+        let h = read_h_hex(path, &data.test, params.hidden_size)?;
+        let (st, mismatched) = accuracy_from_h(&params, &data.test, &h, &golden, meta.pool)
+            .map_err(anyhow::Error::msg)?;
+        println!(
+            "\nRTL ({}): accuracy {:.2}% ({}/{}), cases differing from golden: {mismatched}",
+            path.display(),
+            100.0 * st.accuracy(),
+            st.correct,
+            st.cases
+        );
+        extra["rtl"] = serde_json::json!({ "h": path, "accuracy": st.accuracy(), "correct": st.correct, "cases": st.cases, "mismatched_cases": mismatched });
+    }
     if let Some(prefix) = &a.report {
-        write_report(prefix, &report, serde_json::json!({ "model": a.model }))?;
+        write_report(prefix, &report, extra)?;
     }
     Ok(())
 }
 
+/// Read `h[case][t][k]` written in the `vectors` layout (4 hex digits per line, all cases).
+fn read_h_hex(path: &Path, ds: &TsDataset, h: usize) -> Result<Vec<Vec<Vec<i16>>>> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let vals = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(n, l)| {
+            u16::from_str_radix(l.trim(), 16)
+                .map(|v| v as i16)
+                .with_context(|| format!("{}:{}", path.display(), n + 1))
+        })
+        .collect::<Result<Vec<i16>>>()?;
+    let want: usize = ds.series.iter().map(|s| s.len() * h).sum();
+    if vals.len() != want {
+        bail!(
+            "{}: {} values, expected {want} (Σ T·H over the test set)",
+            path.display(),
+            vals.len()
+        );
+    }
+    let mut it = vals.chunks(h).map(<[i16]>::to_vec);
+    Ok(ds
+        .series
+        .iter()
+        .map(|s| (0..s.len()).map(|_| it.next().expect("counted")).collect())
+        .collect())
+}
+
+fn vectors(a: VectorsArgs) -> Result<()> {
+    let (_, params, meta, _, data) = load_for_eval(&a.model, &a.data)?;
+    let i = params.input_size;
+    let r = gen_config("eval", &meta.accel(i), 1)?.resolve()?;
+    let (st, golden) = golden_eval(&params, &data.test, &r, meta.pool)?;
+    let x_q = data
+        .test
+        .series
+        .iter()
+        .map(|s| quantize_inputs("input", &s.frames))
+        .collect::<Result<Vec<_>, _>>()?;
+    let h_q: Vec<Vec<Vec<i16>>> = golden.into_iter().map(|c| c.h).collect();
+    let labels: Vec<usize> = data.test.series.iter().map(|s| s.label).collect();
+    write_test_vectors(&a.out, &x_q, &h_q, &labels, i, params.hidden_size)?;
+    eprintln!(
+        "wrote {} ({} cases, {} steps; golden accuracy {:.2}%)",
+        a.out.display(),
+        st.cases,
+        st.steps,
+        100.0 * st.accuracy()
+    );
+    Ok(())
+}
+
 fn sweep(a: SweepArgs) -> Result<()> {
-    let split = Split::load_dir(&a.data).with_context(|| format!("loading {}", a.data.display()))?;
-    let s = run_sweep(&split, &a.cfg, &a.gammas, &a.thetas, &a.seeds, |line| eprintln!("{line}"))?;
+    let split =
+        Split::load_dir(&a.data).with_context(|| format!("loading {}", a.data.display()))?;
+    let s = run_sweep(&split, &a.cfg, &a.gammas, &a.thetas, &a.seeds, |line| {
+        eprintln!("{line}")
+    })?;
     let md = s.markdown();
     print!("{md}");
-    write_atomic(&a.out.with_extension("json"), serde_json::to_string_pretty(&s)?.as_bytes())?;
+    write_atomic(
+        &a.out.with_extension("json"),
+        serde_json::to_string_pretty(&s)?.as_bytes(),
+    )?;
     write_atomic(&a.out.with_extension("md"), md.as_bytes())?;
     let svg = a.out.with_extension("svg");
     if let Some(dir) = svg.parent() {
         std::fs::create_dir_all(dir).ok();
     }
     s.plot_svg(&svg).map_err(|e| anyhow::anyhow!("plot: {e}"))?;
-    eprintln!("wrote {}.{{json,md,svg}} in {:.0} s", a.out.display(), s.seconds);
+    eprintln!(
+        "wrote {}.{{json,md,svg}} in {:.0} s",
+        a.out.display(),
+        s.seconds
+    );
     Ok(())
 }
 
@@ -202,5 +382,6 @@ fn main() -> Result<()> {
         None => fit(cli.fit),
         Some(Cmd::Eval(a)) => eval(a),
         Some(Cmd::Sweep(a)) => sweep(a),
+        Some(Cmd::Vectors(a)) => vectors(a),
     }
 }
