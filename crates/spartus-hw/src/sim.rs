@@ -85,7 +85,7 @@ pub fn run_accelerator(
         s = s
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        stall_seed.is_some() && (s >> 33) % 4 == 0
+        stall_seed.is_some() && (s >> 33).is_multiple_of(4)
     };
     let flat: Vec<i16> = x.iter().flatten().copied().collect();
     let t_steps = x.len();

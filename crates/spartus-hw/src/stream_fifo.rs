@@ -141,8 +141,8 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             let r = s >> 33;
             let count = tb.f.count.val().to_u64();
-            let push = r % 3 != 0 && count < 5;
-            let ready = (r >> 4) % 4 != 0;
+            let push = !r.is_multiple_of(3) && count < 5;
+            let ready = !(r >> 4).is_multiple_of(4);
             tb.f.push.next = push;
             tb.f.push_data.next = (next_in % 30000).into();
             tb.f.out_ready.next = ready;

@@ -526,7 +526,7 @@ impl Config {
                 format!("must be in 1..={MAX_PES}"),
             ));
         }
-        if m.hidden_size % hw.pe_count != 0 {
+        if !m.hidden_size.is_multiple_of(hw.pe_count) {
             return Err(invalid(
                 "hardware.pe_count",
                 hw.pe_count,

@@ -148,7 +148,7 @@ pub fn cbtd(
     k: usize,
 ) -> Result<CbtdMatrix, PruneError> {
     check_shape(w, rows, cols)?;
-    if n == 0 || rows % n != 0 {
+    if n == 0 || !rows.is_multiple_of(n) {
         return Err(PruneError::PeCount { n, rows });
     }
     let r_per_pe = rows / n;

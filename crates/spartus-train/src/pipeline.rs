@@ -3,7 +3,9 @@
 
 use crate::data::Split;
 use crate::export::{AccelSpec, ModelMeta};
-use crate::report::{eval_row, reference_t_upd_for, AccRow, EvalReport, ReportError};
+use crate::report::{
+    default_hw_t_upd, eval_row, reference_t_upd_for, AccRow, EvalReport, ReportError,
+};
 use crate::train::{
     fine_tune, hard_masks, train_dense, DenseOutcome, FineTuneOutcome, Prepared, Progress,
     TrainConfig, TrainError,
@@ -172,12 +174,14 @@ pub fn report_rows(
 }
 
 /// Train (baseline if `baseline`, then CBTD + fine-tune) and evaluate. `data_dir` is hashed
-/// into the metadata.
+/// into the metadata; `t_upd_hw` is the hardware's per-step overhead for the report (None:
+/// [`default_hw_t_upd`]).
 pub fn run(
     split: &Split,
     data_dir: &Path,
     cfg: &TrainConfig,
     baseline: bool,
+    t_upd_hw: Option<u64>,
     progress: Progress,
 ) -> Result<RunOutput, PipelineError> {
     cfg.check()?;
@@ -207,6 +211,7 @@ pub fn run(
         pe_count: cfg.pe_count,
         rows_per_pe: cfg.rows_per_pe(),
         t_upd: reference_t_upd_for(&accel(cfg, i, fine.k_x, fine.k_h, 0.0, 0.0))?,
+        t_upd_hw: t_upd_hw.unwrap_or_else(|| default_hw_t_upd(cfg.hidden)),
         pool: cfg.pool,
         rows,
         train_seconds: base.as_ref().map_or(0.0, |b| b.seconds) + dense_td.seconds + fine.seconds,

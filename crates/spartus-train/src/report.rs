@@ -101,9 +101,13 @@ pub struct EvalReport {
     pub pe_count: usize,
     /// R = 4H/N.
     pub rows_per_pe: usize,
-    /// Per-step overhead used by the cycle model (SPEC §6 reference 4H/N; the RTL's real value
-    /// replaces it later).
+    /// Per-step overhead of the cycle figures in the rows (`golden.cycles`): the SPEC §6
+    /// reference `T_upd = 4H/N`.
     pub t_upd: u64,
+    /// The generated hardware's per-step overhead (`spartus_gen::hw_t_upd`; `H + 11` when this
+    /// was written). Cycles are linear in T_upd, so the hardware figure of a row is
+    /// `cycles/step + (t_upd_hw - t_upd)`.
+    pub t_upd_hw: u64,
     /// Pooling.
     pub pool: Pool,
     /// Rows: dense, CBTD, CBTD + Δ (and any extra rows).
@@ -137,13 +141,14 @@ impl EvalReport {
         );
         let _ = writeln!(
             s,
-            "| model | K_x/K_h | W sparsity x/h | Θx/Θh | float acc | golden acc | zero Δx | zero Δh | cycles/step |"
+            "| model | K_x/K_h | W sparsity x/h | Θx/Θh | float acc | golden acc | zero Δx | zero Δh | cycles/step (T_upd={}) | cycles/step (hw T_upd={}) |",
+            self.t_upd, self.t_upd_hw
         );
-        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
         for r in &self.rows {
             let _ = writeln!(
                 s,
-                "| {} | {}/{} | {:.2}%/{:.2}% | {}/{} | {:.2}% | {:.2}% | {:.1}% | {:.1}% | {:.1} |",
+                "| {} | {}/{} | {:.2}%/{:.2}% | {}/{} | {:.2}% | {:.2}% | {:.1}% | {:.1}% | {:.1} | {:.1} |",
                 r.label,
                 r.k_x,
                 r.k_h,
@@ -155,17 +160,19 @@ impl EvalReport {
                 100.0 * r.golden.accuracy(),
                 100.0 * r.golden.sparsity_x(),
                 100.0 * r.golden.sparsity_h(),
-                r.golden.cycles_per_step()
+                r.golden.cycles_per_step(),
+                self.hw_cycles_per_step(r)
             );
         }
         let _ = writeln!(
             s,
             "\nzero Δx / Δh: fraction of suppressed deltas in the golden run (SPEC §3: Δ = 0 costs no \
              cycles; at Θ = 0 only unchanged values are zero, and Δh is always 0 at t = 0). \
-             cycles/step: SPEC §6 model with M_arr = 1, K_x·nnz_x + K_h·nnz_h + T_upd, \
-             T_upd = {} (reference value; replace with the RTL's). Float accuracy with Θ > 0 uses \
-             the same thresholds on float values.",
-            self.t_upd
+             cycles/step: SPEC §6 model with M_arr = 1, K_x·nnz_x + K_h·nnz_h + T_upd, with the \
+             SPEC reference T_upd = 4H/N = {} and with the generated hardware's T_upd = {} \
+             (Verilator measures the latter). Float accuracy with Θ > 0 uses the same \
+             thresholds on float values.",
+            self.t_upd, self.t_upd_hw
         );
         if let (Some(first), Some(last)) = (self.rows.first(), self.rows.last()) {
             let c0 = first.golden.cycles_per_step();
@@ -173,11 +180,13 @@ impl EvalReport {
             if c1 > 0.0 {
                 let _ = writeln!(
                     s,
-                    "\nSpeedup of `{}` over `{}` (cycles/step): {:.1}x. Measured zero weights after \
-                     quantization: W_x {:.2}%, W_h {:.2}%.",
+                    "\nSpeedup of `{}` over `{}` (cycles/step): {:.1}x with the reference T_upd, \
+                     {:.1}x with the hardware's. Measured zero weights after quantization: \
+                     W_x {:.2}%, W_h {:.2}%.",
                     last.label,
                     first.label,
                     c0 / c1,
+                    self.hw_cycles_per_step(first) / self.hw_cycles_per_step(last),
                     100.0 * last.zero_weights_x,
                     100.0 * last.zero_weights_h
                 );
@@ -190,6 +199,20 @@ impl EvalReport {
         );
         s
     }
+}
+
+impl EvalReport {
+    /// Cycles per step of a row with the hardware's T_upd instead of the reference one.
+    pub fn hw_cycles_per_step(&self, r: &AccRow) -> f64 {
+        r.golden.cycles_per_step() + self.t_upd_hw as f64 - self.t_upd as f64
+    }
+}
+
+/// The generated hardware's T_upd for hidden size H as of this writing
+/// (`spartus_hw::layer::t_upd`: 4 MAC-phase + H gate issue + 7 gate latency = H + 11). Not
+/// imported to keep rust-hdl out of this crate; `--t-upd-hw` overrides it.
+pub fn default_hw_t_upd(hidden: usize) -> u64 {
+    hidden as u64 + 11
 }
 
 /// T_upd of the SPEC reference for an accelerator shape.

@@ -8,7 +8,7 @@
 use crate::data::Split;
 use crate::pipeline::accel;
 use crate::pipeline::PipelineError;
-use crate::report::{eval_row, AccRow};
+use crate::report::{default_hw_t_upd, eval_row, AccRow};
 use crate::train::{fine_tune, train_dense, Prepared, Progress, TrainConfig};
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -241,7 +241,8 @@ impl Sweep {
             "# Sweep: accuracy vs weight sparsity and vs delta threshold\n\nH={}, N={}, R={}, pool={:?}, \
              epochs {}+{}, QAT={}, seeds {:?}. Test-set accuracy in %; with several seeds: mean (min–max). \
              Golden = bit-exact integer model (int8 weights, Q8.8). Zero Δ and cycles/step from the \
-             golden run at the row's Θ (SPEC §6 model, M_arr = 1, T_upd = R).\n",
+             golden run at the row's Θ (SPEC §6 model, M_arr = 1), with the SPEC reference \
+             T_upd = R = {} and with the generated hardware's T_upd = H + 11 = {}.\n",
             b.hidden,
             b.pe_count,
             b.rows_per_pe(),
@@ -249,9 +250,11 @@ impl Sweep {
             b.epochs_dense,
             b.epochs_ft,
             b.qat,
-            self.seeds
+            self.seeds,
+            b.rows_per_pe(),
+            default_hw_t_upd(b.hidden)
         );
-        let header = "| γ (W sparsity) | K | Θ | float Θ=0 | golden Θ=0 | float Θ | golden Θ | zero Δx % | zero Δh % | cycles/step |\n|---|---|---|---|---|---|---|---|---|---|";
+        let header = "| γ (W sparsity) | K | Θ | float Θ=0 | golden Θ=0 | float Θ | golden Θ | zero Δx % | zero Δh % | cycles/step (ref) | cycles/step (hw) |\n|---|---|---|---|---|---|---|---|---|---|---|";
         for (kind, title) in [
             ("gamma", "Accuracy vs weight sparsity"),
             ("theta", "Accuracy vs delta threshold Θ (= Θx = Θh)"),
@@ -264,7 +267,7 @@ impl Sweep {
             for r in rows {
                 let _ = writeln!(
                     s,
-                    "| {:.2}% | {} | {} | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} |",
+                    "| {:.2}% | {} | {} | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
                     100.0 * r.gamma,
                     r.k,
                     r.theta,
@@ -274,7 +277,8 @@ impl Sweep {
                     pct(r.golden),
                     100.0 * r.zero_dx.mean,
                     100.0 * r.zero_dh.mean,
-                    r.cycles.mean
+                    r.cycles.mean,
+                    r.cycles.mean + default_hw_t_upd(b.hidden) as f64 - b.rows_per_pe() as f64
                 );
             }
             let _ = writeln!(s);

@@ -19,8 +19,8 @@ use spartus_train::export::{
 };
 use spartus_train::model::Params;
 use spartus_train::pipeline::{self, accel, dataset_hashes};
-use spartus_train::report::{eval_row, reference_t_upd_for, EvalReport};
-use spartus_train::sweep::run_sweep;
+use spartus_train::report::{default_hw_t_upd, eval_row, reference_t_upd_for, EvalReport};
+use spartus_train::sweep::{run_sweep, Sweep};
 use spartus_train::train::{Prepared, Progress, TrainConfig};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -80,6 +80,13 @@ struct FitArgs {
     /// No progress bars.
     #[arg(long)]
     quiet: bool,
+    /// The generated hardware's per-step overhead T_upd for the cycle figures
+    /// (default H + 11, as spartus_hw::layer::t_upd).
+    #[arg(long)]
+    t_upd_hw: Option<u64>,
+    /// Set both Θx and Θh (overrides --theta-x / --theta-h).
+    #[arg(long)]
+    theta: Option<f64>,
     #[command(flatten)]
     cfg: TrainConfig,
 }
@@ -98,6 +105,9 @@ struct EvalArgs {
     /// Report path prefix (<report>.json, <report>.md); none if omitted.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// The generated hardware's T_upd (default H + 11).
+    #[arg(long)]
+    t_upd_hw: Option<u64>,
     /// h produced by the RTL for the whole test set (same layout as `vectors`' h_q.hex):
     /// adds the RTL accuracy and the number of cases that differ from the golden model.
     #[arg(long)]
@@ -129,6 +139,9 @@ struct SweepArgs {
     /// Seeds (every point is trained once per seed).
     #[arg(long, value_delimiter = ',', default_value = "1")]
     seeds: Vec<u64>,
+    /// Do not train: re-render <out>.md and <out>.svg from an existing <out>.json.
+    #[arg(long)]
+    render_only: bool,
     #[command(flatten)]
     cfg: TrainConfig,
 }
@@ -151,7 +164,11 @@ fn write_report(prefix: &Path, report: &EvalReport, extra: serde_json::Value) ->
     Ok(())
 }
 
-fn fit(a: FitArgs) -> Result<()> {
+fn fit(mut a: FitArgs) -> Result<()> {
+    if let Some(t) = a.theta {
+        a.cfg.theta_x = t;
+        a.cfg.theta_h = t;
+    }
     let split =
         Split::load_dir(&a.data).with_context(|| format!("loading {}", a.data.display()))?;
     let progress = if a.quiet {
@@ -159,7 +176,14 @@ fn fit(a: FitArgs) -> Result<()> {
     } else {
         Progress::Bar
     };
-    let out = pipeline::run(&split, &a.data, &a.cfg, !a.no_baseline, progress)?;
+    let out = pipeline::run(
+        &split,
+        &a.data,
+        &a.cfg,
+        !a.no_baseline,
+        a.t_upd_hw,
+        progress,
+    )?;
     let paths = ModelPaths::from_weights(&a.out);
     let max_len = split
         .test
@@ -269,6 +293,9 @@ fn eval(a: EvalArgs) -> Result<()> {
         pe_count: meta.pe_count,
         rows_per_pe: r,
         t_upd: reference_t_upd_for(&meta.accel(i))?,
+        t_upd_hw: a
+            .t_upd_hw
+            .unwrap_or_else(|| default_hw_t_upd(meta.hidden_size)),
         pool: meta.pool,
         rows,
         train_seconds: 0.0,
@@ -351,17 +378,24 @@ fn vectors(a: VectorsArgs) -> Result<()> {
 }
 
 fn sweep(a: SweepArgs) -> Result<()> {
-    let split =
-        Split::load_dir(&a.data).with_context(|| format!("loading {}", a.data.display()))?;
-    let s = run_sweep(&split, &a.cfg, &a.gammas, &a.thetas, &a.seeds, |line| {
-        eprintln!("{line}")
-    })?;
+    let s: Sweep = if a.render_only {
+        let path = a.out.with_extension("json");
+        let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+        serde_json::from_str(&text).with_context(|| path.display().to_string())?
+    } else {
+        let split =
+            Split::load_dir(&a.data).with_context(|| format!("loading {}", a.data.display()))?;
+        let s = run_sweep(&split, &a.cfg, &a.gammas, &a.thetas, &a.seeds, |line| {
+            eprintln!("{line}")
+        })?;
+        write_atomic(
+            &a.out.with_extension("json"),
+            serde_json::to_string_pretty(&s)?.as_bytes(),
+        )?;
+        s
+    };
     let md = s.markdown();
     print!("{md}");
-    write_atomic(
-        &a.out.with_extension("json"),
-        serde_json::to_string_pretty(&s)?.as_bytes(),
-    )?;
     write_atomic(&a.out.with_extension("md"), md.as_bytes())?;
     let svg = a.out.with_extension("svg");
     if let Some(dir) = svg.parent() {
@@ -369,7 +403,7 @@ fn sweep(a: SweepArgs) -> Result<()> {
     }
     s.plot_svg(&svg).map_err(|e| anyhow::anyhow!("plot: {e}"))?;
     eprintln!(
-        "wrote {}.{{json,md,svg}} in {:.0} s",
+        "wrote {}.{{json,md,svg}}; sweep training took {:.0} s",
         a.out.display(),
         s.seconds
     );
