@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use spartus_gen::{check, emit, vectors, verify};
+use spartus_gen::{check, emit, synth, vectors, verify};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -79,6 +79,28 @@ enum Command {
         #[arg(long)]
         no_lint: bool,
     },
+    /// Synthesize with Yosys + nextpnr (iCE40 / ECP5): writes reports/synth.json and
+    /// reports/synth.md (LUT/FF/DSP/BRAM used and available, Fmax, critical path).
+    Synth {
+        /// Config file (TOML).
+        config: PathBuf,
+        /// ice40-up5k, ice40-hx8k, ecp5-85k or ecp5-25k; default: the config's target.fpga.
+        #[arg(long)]
+        target: Option<String>,
+        /// Clock constraint in MHz; default: the config's target.clock_mhz.
+        #[arg(long)]
+        freq: Option<f64>,
+        /// Use the existing folder (refused when it does not match its manifest).
+        #[arg(long)]
+        no_regen: bool,
+        /// Synthesize the bare top (default: inside a 5-pin serial wrapper, because the top
+        /// has more I/O bits than small packages have pins).
+        #[arg(long)]
+        no_wrap: bool,
+        /// Parent folder of the output.
+        #[arg(long, default_value = "hdl_out")]
+        out_dir: PathBuf,
+    },
     /// Write golden test vectors, memory images and predicted cycles to <out-dir>/<name>/.
     Vectors {
         /// Config file (TOML).
@@ -128,6 +150,45 @@ fn run(cli: Cli) -> Result<()> {
             };
             let (design, dest, stats) = emit::write(&opts)?;
             print!("{}", emit::summary_line(&design, &dest, &stats));
+        }
+        Some(Command::Synth {
+            config,
+            target,
+            freq,
+            no_regen,
+            no_wrap,
+            out_dir,
+        }) => {
+            let resolved = spartus_gen::load_config(&config)?;
+            let target_name = match target {
+                Some(t) => t,
+                None => match resolved.config.target.fpga {
+                    spartus_model::config::Fpga::None => anyhow::bail!(
+                        "target.fpga = \"none\" in {}: give --target ice40-up5k|ice40-hx8k|ecp5-85k|ecp5-25k",
+                        config.display()
+                    ),
+                    f => f.as_str().to_string(),
+                },
+            };
+            let target: synth::Target = target_name.parse()?;
+            let dir = out_dir.join(&resolved.config.name);
+            if no_regen {
+                verify::check_folder(&dir, &resolved.config.to_toml())?;
+            } else {
+                let opts = vectors::VectorsOptions {
+                    config,
+                    weights: None,
+                    inputs: None,
+                    out_dir,
+                };
+                emit::write(&opts)?;
+            }
+            let mut opts =
+                synth::SynthOptions::new(freq.unwrap_or(resolved.config.target.clock_mhz));
+            opts.wrap = !no_wrap;
+            let report = synth::synth(&dir, &resolved.top_name, target, &opts)?;
+            let all = synth::update_reports(&dir, &report)?;
+            print!("{}", synth::render_markdown(&all));
         }
         Some(Command::Verify {
             config,
