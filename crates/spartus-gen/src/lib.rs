@@ -4,10 +4,12 @@
 //! - [`vectors`]: `gen vectors <config>`: golden vectors, memory images and predicted cycles
 //!   written atomically to `hdl_out/<name>/`.
 //! - [`artifacts`]: the atomic output folder with its manifest.
+//! - [`sweep`]: random valid configs proven in Verilator (the `sweep` binary, `tests/sweep.rs`).
 
 pub mod artifacts;
 pub mod check;
 pub mod emit;
+pub mod sweep;
 pub mod synth;
 pub mod vectors;
 pub mod verify;
@@ -22,7 +24,7 @@ use std::path::Path;
 /// hardware (SPEC §6, §11). Every cycle prediction of `gen` goes through here.
 ///
 /// The hardware streams the H units through one gate unit and has fixed pipeline overheads:
-/// `T_upd = H + 11` ([`spartus_hw::layer::t_upd`]); Verilator measures exactly this.
+/// `T_upd = H + 17` ([`spartus_hw::layer::t_upd`]); Verilator measures exactly this.
 pub fn hw_t_upd(resolved: &Resolved, layer: usize, dims: &LayerDims) -> u64 {
     let _ = (resolved, layer);
     spartus_hw::layer::t_upd(dims.hidden_size)

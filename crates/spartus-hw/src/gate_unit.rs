@@ -1,19 +1,27 @@
 //! `GateUnit`: the LSTM nonlinearity and state update for one hidden unit per cycle.
 //!
 //! Input: the four accumulated pre-activation words (i, f, g, o) of unit u (M summed over the
-//! MAC arrays) with tags. Pipeline (SPEC §3 steps 4–7):
-//! - S1: register M words;
-//! - S2: `pre = sat16(RQ(M, wfrac))`, LUT index, LUT reads (σ for i, f, o; tanh for g); c[u] read;
-//! - S3: `c = sat16(RQ(f·c + i·g, 8))` (one rounding of the exact sum), c[u] written,
-//!   tanh(c) LUT read;
-//! - S4: `h = sat16(RQ(o·tanh(c), 8))`, registered on the outputs.
+//! MAC arrays) with tags. Pipeline (SPEC §3 steps 4–7), every block-RAM read and every product
+//! registered so each stage has one slow element (for Fmax):
+//! - c0→1: register the M words;
+//! - c1→2: `pre = sat16(RQ(M, wfrac))`, registered;
+//! - c2→3: LUT index, LUT reads (σ for i, f, o; tanh for g); c[u] read;
+//! - c3→4: register LUT outputs and c[u];
+//! - c4→5: products f·c and i·g, registered;
+//! - c5→6: `c = sat16(RQ(f·c + i·g, 8))` (one rounding of the exact sum), registered; c[u]
+//!   written;
+//! - c6→7: tanh(c) LUT read; c7→8: registered;
+//! - c8→9: product o·tanh(c), registered; c9→10: `h = sat16(RQ(o·tanh(c), 8))`, registered.
 //!
-//! Latency 4 cycles (`in_valid` → `out_valid`), throughput one unit per cycle.
+//! Latency [`GATE_PIPE`] = 10 cycles (`in_valid` → `out_valid`), throughput one unit per
+//! cycle. c has no short-range recurrence (unit u is updated once per step), so the depth costs
+//! only latency.
 //!
 //! Ports: `in_valid`, `in_u`, `in_arr`, `in_addr` (tags passed through), `m_i/m_f/m_g/m_o`;
 //! `clr_valid`, `clr_addr` (c = 0); `flush`; `out_valid`, `out_h`, `out_u`, `out_arr`, `out_addr`.
 //! LUT images: `sig.hex`, `tanh.hex` (2^(12-s) entries, SPEC §4).
 
+use crate::delay::{Delay, ValidDelay};
 use crate::lut_index::LutIndex;
 use crate::mem::SyncMem;
 use crate::requant::Requant;
@@ -56,18 +64,18 @@ pub struct GateUnit {
     pub out_arr: Signal<Out, Bits<8>>,
     /// Tag.
     pub out_addr: Signal<Out, Bits<16>>,
-    s1v: DFF<Bit>,
-    s1u: DFF<Bits<16>>,
-    s1arr: DFF<Bits<8>>,
-    s1addr: DFF<Bits<16>>,
-    s1i: DFF<Signed<32>>,
-    s1f: DFF<Signed<32>>,
-    s1g: DFF<Signed<32>>,
-    s1o: DFF<Signed<32>>,
+    m1i: DFF<Signed<32>>,
+    m1f: DFF<Signed<32>>,
+    m1g: DFF<Signed<32>>,
+    m1o: DFF<Signed<32>>,
     rq_i: Requant<32>,
     rq_f: Requant<32>,
     rq_g: Requant<32>,
     rq_o: Requant<32>,
+    p2i: DFF<Signed<16>>,
+    p2f: DFF<Signed<16>>,
+    p2g: DFF<Signed<16>>,
+    p2o: DFF<Signed<16>>,
     ix_i: LutIndex,
     ix_f: LutIndex,
     ix_g: LutIndex,
@@ -77,35 +85,38 @@ pub struct GateUnit {
     lut_g: SyncMem<16>,
     lut_o: SyncMem<16>,
     cmem: SyncMem<16>,
-    s2v: DFF<Bit>,
-    s2u: DFF<Bits<16>>,
-    s2arr: DFF<Bits<8>>,
-    s2addr: DFF<Bits<16>>,
-    gi: Signal<Local, Signed<16>>,
-    gf: Signal<Local, Signed<16>>,
-    gg: Signal<Local, Signed<16>>,
-    cold: Signal<Local, Signed<16>>,
+    g4i: DFF<Signed<16>>,
+    g4f: DFF<Signed<16>>,
+    g4g: DFF<Signed<16>>,
+    g4o: DFF<Signed<16>>,
+    c4: DFF<Signed<16>>,
     fc: Signal<Local, Signed<32>>,
     ig: Signal<Local, Signed<32>>,
+    p5fc: DFF<Signed<32>>,
+    p5ig: DFF<Signed<32>>,
     csum: Signal<Local, Signed<32>>,
     rq_c: Requant<32>,
+    c6: DFF<Signed<16>>,
     ix_c: LutIndex,
     lut_c: SyncMem<16>,
-    s3v: DFF<Bit>,
-    s3u: DFF<Bits<16>>,
-    s3arr: DFF<Bits<8>>,
-    s3addr: DFF<Bits<16>>,
-    s3o: DFF<Signed<16>>,
-    tc: Signal<Local, Signed<16>>,
+    tc8: DFF<Signed<16>>,
     oh: Signal<Local, Signed<32>>,
+    oh9: DFF<Signed<32>>,
     rq_h: Requant<32>,
-    s4v: DFF<Bit>,
-    s4h: DFF<Signed<16>>,
-    s4u: DFF<Bits<16>>,
-    s4arr: DFF<Bits<8>>,
-    s4addr: DFF<Bits<16>>,
+    h10: DFF<Signed<16>>,
+    v_c5: ValidDelay,
+    v_c10: ValidDelay,
+    u_c2: Delay<Bits<16>>,
+    u_c5: Delay<Bits<16>>,
+    u_c10: Delay<Bits<16>>,
+    arr_c10: Delay<Bits<8>>,
+    addr_c10: Delay<Bits<16>>,
+    o_c8: Delay<Signed<16>>,
     zero16: Constant<Bits<16>>,
 }
+
+/// Latency of the gate unit pipeline in cycles.
+pub const GATE_PIPE: usize = 10;
 
 /// Arithmetic options of the gate unit.
 #[derive(Debug, Clone)]
@@ -129,6 +140,7 @@ impl GateUnit {
     pub fn new(spec: &GateSpec) -> Self {
         let rq = |f| Requant::<32>::new(f, spec.rne);
         let s = spec.lut_shift;
+        let _ = GATE_PIPE;
         Self {
             clock: Default::default(),
             flush: Default::default(),
@@ -147,18 +159,18 @@ impl GateUnit {
             out_u: Default::default(),
             out_arr: Default::default(),
             out_addr: Default::default(),
-            s1v: Default::default(),
-            s1u: Default::default(),
-            s1arr: Default::default(),
-            s1addr: Default::default(),
-            s1i: Default::default(),
-            s1f: Default::default(),
-            s1g: Default::default(),
-            s1o: Default::default(),
+            m1i: Default::default(),
+            m1f: Default::default(),
+            m1g: Default::default(),
+            m1o: Default::default(),
             rq_i: rq(spec.wfrac),
             rq_f: rq(spec.wfrac),
             rq_g: rq(spec.wfrac),
             rq_o: rq(spec.wfrac),
+            p2i: Default::default(),
+            p2f: Default::default(),
+            p2g: Default::default(),
+            p2o: Default::default(),
             ix_i: LutIndex::new(s),
             ix_f: LutIndex::new(s),
             ix_g: LutIndex::new(s),
@@ -168,33 +180,33 @@ impl GateUnit {
             lut_g: SyncMem::rom("tanh.hex", spec.tanh.clone()),
             lut_o: SyncMem::rom("sig.hex", spec.sig.clone()),
             cmem: SyncMem::ram(spec.hidden),
-            s2v: Default::default(),
-            s2u: Default::default(),
-            s2arr: Default::default(),
-            s2addr: Default::default(),
-            gi: Default::default(),
-            gf: Default::default(),
-            gg: Default::default(),
-            cold: Default::default(),
+            g4i: Default::default(),
+            g4f: Default::default(),
+            g4g: Default::default(),
+            g4o: Default::default(),
+            c4: Default::default(),
             fc: Default::default(),
             ig: Default::default(),
+            p5fc: Default::default(),
+            p5ig: Default::default(),
             csum: Default::default(),
             rq_c: rq(8),
+            c6: Default::default(),
             ix_c: LutIndex::new(s),
             lut_c: SyncMem::rom("tanh.hex", spec.tanh.clone()),
-            s3v: Default::default(),
-            s3u: Default::default(),
-            s3arr: Default::default(),
-            s3addr: Default::default(),
-            s3o: Default::default(),
-            tc: Default::default(),
+            tc8: Default::default(),
             oh: Default::default(),
+            oh9: Default::default(),
             rq_h: rq(8),
-            s4v: Default::default(),
-            s4h: Default::default(),
-            s4u: Default::default(),
-            s4arr: Default::default(),
-            s4addr: Default::default(),
+            h10: Default::default(),
+            v_c5: ValidDelay::new(5),
+            v_c10: ValidDelay::new(5),
+            u_c2: Delay::new(2),
+            u_c5: Delay::new(3),
+            u_c10: Delay::new(5),
+            arr_c10: Delay::new(GATE_PIPE),
+            addr_c10: Delay::new(GATE_PIPE),
+            o_c8: Delay::new(4),
             zero16: Constant::new(0u64.into()),
         }
     }
@@ -209,8 +221,8 @@ impl Logic for GateUnit {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, s1v, s1u, s1arr, s1addr, s1i, s1f, s1g, s1o, s2v, s2u, s2arr, s2addr, s3v,
-            s3u, s3arr, s3addr, s3o, s4v, s4h, s4u, s4arr, s4addr
+            self, clock, m1i, m1f, m1g, m1o, p2i, p2f, p2g, p2o, g4i, g4f, g4g, g4o, c4, p5fc,
+            p5ig, c6, tc8, oh9, h10
         );
         self.lut_i.clock.next = self.clock.val();
         self.lut_f.clock.next = self.clock.val();
@@ -218,24 +230,43 @@ impl Logic for GateUnit {
         self.lut_o.clock.next = self.clock.val();
         self.lut_c.clock.next = self.clock.val();
         self.cmem.clock.next = self.clock.val();
-        // S1
-        self.s1v.d.next = self.in_valid.val() & !self.flush.val();
-        self.s1u.d.next = self.in_u.val();
-        self.s1arr.d.next = self.in_arr.val();
-        self.s1addr.d.next = self.in_addr.val();
-        self.s1i.d.next = self.m_i.val();
-        self.s1f.d.next = self.m_f.val();
-        self.s1g.d.next = self.m_g.val();
-        self.s1o.d.next = self.m_o.val();
-        // S2: pre-activations, LUT reads, c read
-        self.rq_i.x.next = self.s1i.q.val();
-        self.rq_f.x.next = self.s1f.q.val();
-        self.rq_g.x.next = self.s1g.q.val();
-        self.rq_o.x.next = self.s1o.q.val();
-        self.ix_i.x.next = self.rq_i.y.val();
-        self.ix_f.x.next = self.rq_f.y.val();
-        self.ix_g.x.next = self.rq_g.y.val();
-        self.ix_o.x.next = self.rq_o.y.val();
+        self.v_c5.clock.next = self.clock.val();
+        self.v_c10.clock.next = self.clock.val();
+        self.u_c2.clock.next = self.clock.val();
+        self.u_c5.clock.next = self.clock.val();
+        self.u_c10.clock.next = self.clock.val();
+        self.arr_c10.clock.next = self.clock.val();
+        self.addr_c10.clock.next = self.clock.val();
+        self.o_c8.clock.next = self.clock.val();
+        // tags: valid (cleared by flush), unit index, h-column tags
+        self.v_c5.clear.next = self.flush.val();
+        self.v_c5.d.next = self.in_valid.val();
+        self.v_c10.clear.next = self.flush.val();
+        self.v_c10.d.next = self.v_c5.q.val();
+        self.u_c2.d.next = self.in_u.val();
+        self.u_c5.d.next = self.u_c2.q.val();
+        self.u_c10.d.next = self.u_c5.q.val();
+        self.arr_c10.d.next = self.in_arr.val();
+        self.addr_c10.d.next = self.in_addr.val();
+        // c0 -> c1: M words
+        self.m1i.d.next = self.m_i.val();
+        self.m1f.d.next = self.m_f.val();
+        self.m1g.d.next = self.m_g.val();
+        self.m1o.d.next = self.m_o.val();
+        // c1 -> c2: pre-activations
+        self.rq_i.x.next = self.m1i.q.val();
+        self.rq_f.x.next = self.m1f.q.val();
+        self.rq_g.x.next = self.m1g.q.val();
+        self.rq_o.x.next = self.m1o.q.val();
+        self.p2i.d.next = self.rq_i.y.val();
+        self.p2f.d.next = self.rq_f.y.val();
+        self.p2g.d.next = self.rq_g.y.val();
+        self.p2o.d.next = self.rq_o.y.val();
+        // c2 -> c3: LUT and c reads
+        self.ix_i.x.next = self.p2i.q.val();
+        self.ix_f.x.next = self.p2f.q.val();
+        self.ix_g.x.next = self.p2g.q.val();
+        self.ix_o.x.next = self.p2o.q.val();
         self.lut_i.raddr.next = self.ix_i.idx.val();
         self.lut_f.raddr.next = self.ix_f.idx.val();
         self.lut_g.raddr.next = self.ix_g.idx.val();
@@ -255,47 +286,43 @@ impl Logic for GateUnit {
         self.lut_g.wdata.next = self.zero16.val();
         self.lut_o.wdata.next = self.zero16.val();
         self.lut_c.wdata.next = self.zero16.val();
-        self.cmem.raddr.next = self.s1u.q.val();
-        self.s2v.d.next = self.s1v.q.val() & !self.flush.val();
-        self.s2u.d.next = self.s1u.q.val();
-        self.s2arr.d.next = self.s1arr.q.val();
-        self.s2addr.d.next = self.s1addr.q.val();
-        // S3: cell update
-        self.gi.next = signed_cast(self.lut_i.rdata.val());
-        self.gf.next = signed_cast(self.lut_f.rdata.val());
-        self.gg.next = signed_cast(self.lut_g.rdata.val());
-        self.cold.next = signed_cast(self.cmem.rdata.val());
-        self.fc.next = self.gf.val() * self.cold.val();
-        self.ig.next = self.gi.val() * self.gg.val();
-        self.csum.next = self.fc.val() + self.ig.val();
+        self.cmem.raddr.next = self.u_c2.q.val();
+        // c3 -> c4: register LUT outputs and c
+        self.g4i.d.next = signed_cast(self.lut_i.rdata.val());
+        self.g4f.d.next = signed_cast(self.lut_f.rdata.val());
+        self.g4g.d.next = signed_cast(self.lut_g.rdata.val());
+        self.g4o.d.next = signed_cast(self.lut_o.rdata.val());
+        self.c4.d.next = signed_cast(self.cmem.rdata.val());
+        // c4 -> c5: products
+        self.fc.next = self.g4f.q.val() * self.c4.q.val();
+        self.ig.next = self.g4i.q.val() * self.g4g.q.val();
+        self.p5fc.d.next = self.fc.val();
+        self.p5ig.d.next = self.ig.val();
+        self.o_c8.d.next = self.g4o.q.val();
+        // c5 -> c6: cell update, c written
+        self.csum.next = self.p5fc.q.val() + self.p5ig.q.val();
         self.rq_c.x.next = self.csum.val();
-        self.cmem.we.next = (self.s2v.q.val() & !self.flush.val()) | self.clr_valid.val();
-        self.cmem.waddr.next = self.s2u.q.val();
+        self.c6.d.next = self.rq_c.y.val();
+        self.cmem.we.next = self.v_c5.q.val() | self.clr_valid.val();
+        self.cmem.waddr.next = self.u_c5.q.val();
         self.cmem.wdata.next = unsigned_cast(self.rq_c.y.val());
         if self.clr_valid.val() {
             self.cmem.waddr.next = self.clr_addr.val();
             self.cmem.wdata.next = self.zero16.val();
         }
-        self.ix_c.x.next = self.rq_c.y.val();
+        // c6 -> c7 -> c8: tanh(c)
+        self.ix_c.x.next = self.c6.q.val();
         self.lut_c.raddr.next = self.ix_c.idx.val();
-        self.s3v.d.next = self.s2v.q.val() & !self.flush.val();
-        self.s3u.d.next = self.s2u.q.val();
-        self.s3arr.d.next = self.s2arr.q.val();
-        self.s3addr.d.next = self.s2addr.q.val();
-        self.s3o.d.next = signed_cast(self.lut_o.rdata.val());
-        // S4: hidden output
-        self.tc.next = signed_cast(self.lut_c.rdata.val());
-        self.oh.next = self.s3o.q.val() * self.tc.val();
-        self.rq_h.x.next = self.oh.val();
-        self.s4v.d.next = self.s3v.q.val() & !self.flush.val();
-        self.s4h.d.next = self.rq_h.y.val();
-        self.s4u.d.next = self.s3u.q.val();
-        self.s4arr.d.next = self.s3arr.q.val();
-        self.s4addr.d.next = self.s3addr.q.val();
-        self.out_valid.next = self.s4v.q.val() & !self.flush.val();
-        self.out_h.next = self.s4h.q.val();
-        self.out_u.next = self.s4u.q.val();
-        self.out_arr.next = self.s4arr.q.val();
-        self.out_addr.next = self.s4addr.q.val();
+        self.tc8.d.next = signed_cast(self.lut_c.rdata.val());
+        // c8 -> c9 -> c10: h
+        self.oh.next = self.o_c8.q.val() * self.tc8.q.val();
+        self.oh9.d.next = self.oh.val();
+        self.rq_h.x.next = self.oh9.q.val();
+        self.h10.d.next = self.rq_h.y.val();
+        self.out_valid.next = self.v_c10.q.val();
+        self.out_h.next = self.h10.q.val();
+        self.out_u.next = self.u_c10.q.val();
+        self.out_arr.next = self.arr_c10.q.val();
+        self.out_addr.next = self.addr_c10.q.val();
     }
 }

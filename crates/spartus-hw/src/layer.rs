@@ -10,10 +10,10 @@
 //! - `WAIT`: only if the h FIFO still holds part of h_{t-1} (consumer stalled). Not counted.
 //! - `GATE`: units u = 0..H-1 are read from the PEs (one per cycle), passed through the gate
 //!   unit; h_t goes to the output FIFO and through the hidden delta encoder, whose nonzero Δh
-//!   are queued for step t+1. Lasts H + 7 cycles (pipeline latency 7). Counted.
+//!   are queued for step t+1. Lasts H + 13 cycles ([`GATE_LATENCY`]). Counted.
 //!
 //! So the compute cycles of a step are exactly `max_a work_a + T_upd` with
-//! `T_upd = H + 11` (see [`t_upd`]), independent of stalls on the streams.
+//! `T_upd = H + 17` (see [`t_upd`]), independent of stalls on the streams.
 //! `INIT` (after `restart`) clears x̂, ĥ, c and loads M with the biases: max(I, H) + 2 cycles.
 //!
 //! Ports: `restart` (start of a sequence), `reset_stats`; x stream `in_valid/in_ready/in_data`;
@@ -30,14 +30,20 @@ use rust_hdl::prelude::*;
 
 /// Fixed MAC-phase overhead: first pop (1) + PE pipeline drain (3).
 pub const MAC_OVERHEAD: u64 = 4;
-/// Gate-phase latency after the last unit is issued.
-pub const GATE_LATENCY: u64 = 7;
+/// Gate-phase latency after the last unit is issued: 1 (M read) + the gate pipeline + 2
+/// (hidden delta encoder), after which the last Δh is in its queue.
+pub const GATE_LATENCY: u64 = 1 + crate::gate_unit::GATE_PIPE as u64 + 2;
 /// Cycles of the input flush phase (not counted as compute).
 pub const FLUSH_LEN: u64 = 2;
 
-/// The per-step overhead of this hardware: `T_upd = MAC_OVERHEAD + H + GATE_LATENCY`.
+// The rust-hdl-free cycle model (spartus_model::cycles::hw_t_upd) must describe this pipeline.
+const _: () = assert!(MAC_OVERHEAD == spartus_model::cycles::HW_MAC_OVERHEAD);
+const _: () = assert!(GATE_LATENCY == spartus_model::cycles::HW_GATE_LATENCY);
+
+/// The per-step overhead of this hardware: `T_upd = MAC_OVERHEAD + H + GATE_LATENCY`
+/// (= `spartus_model::cycles::hw_t_upd`).
 pub fn t_upd(hidden: usize) -> u64 {
-    MAC_OVERHEAD + hidden as u64 + GATE_LATENCY
+    spartus_model::cycles::hw_t_upd(hidden)
 }
 
 /// Everything needed to build one layer.

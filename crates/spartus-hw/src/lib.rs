@@ -8,6 +8,7 @@
 //! golden model.
 
 pub mod accelerator;
+pub mod delay;
 pub mod delta_calc;
 pub mod delta_encoder;
 pub mod delta_queue;

@@ -71,17 +71,17 @@ fn mac_array_accumulates_like_the_golden_model() {
             let n_entries = 1 + g.next() as usize % (i + h);
             let mut last_col = None;
             for _ in 0..n_entries {
-                let is_h = g.next() % 2 == 0;
+                let is_h = g.next().is_multiple_of(2);
                 let cols = if is_h { h } else { i };
                 let col = match last_col {
-                    Some((lh, lc)) if lh == is_h && g.next() % 3 == 0 => lc,
+                    Some((lh, lc)) if lh == is_h && g.next().is_multiple_of(3) => lc,
                     _ => g.next() as usize % cols,
                 };
                 last_col = Some((is_h, col));
                 let delta = (g.next() % 65536) as i64 - 32768;
                 let (mat, kk) = if is_h { (&pl.wh, k_h) } else { (&pl.wx, k_x) };
-                for row in 0..4 * h {
-                    m[row] = wrap32(m[row] + mat.values[row * cols + col] as i64 * delta) as i64;
+                for (row, mr) in m.iter_mut().enumerate() {
+                    *mr = wrap32(*mr + mat.values[row * cols + col] as i64 * delta) as i64;
                 }
                 tb.arr.push.next = true;
                 tb.arr.push_kind.next = is_h;
@@ -104,11 +104,11 @@ fn mac_array_accumulates_like_the_golden_model() {
             tb.arr.clear.next = true;
             tick(&mut tb);
             tb.arr.clear.next = false;
-            for row in 0..4 * h {
+            for (row, want) in m.iter().enumerate() {
                 let (p, l) = (row % 2, row / 2);
                 assert_eq!(
                     tb.arr.pes()[p].peek_m(l) as i64,
-                    m[row],
+                    *want,
                     "k_x={k_x} k_h={k_h} round {round}: M of row {row}"
                 );
             }
@@ -164,7 +164,7 @@ fn gate_unit_matches_spec_arithmetic() {
         let mut expected = Vec::new();
         let mut got = Vec::new();
         for _pass in 0..20 {
-            for u in 0..h {
+            for (u, cu) in c.iter_mut().enumerate() {
                 let mut mw = [0i64; 4];
                 for w in mw.iter_mut() {
                     *w = match g.next() % 4 {
@@ -182,8 +182,8 @@ fn gate_unit_matches_spec_arithmetic() {
                     lut.lookup_tanh(pre(mw[2])) as i64,
                     lut.lookup_sig(pre(mw[3])) as i64,
                 );
-                c[u] = sat16(rq(gf * c[u] + gi * gg, 8, rounding)) as i64;
-                let hv = sat16(rq(go * lut.lookup_tanh(c[u] as i16) as i64, 8, rounding)) as i64;
+                *cu = sat16(rq(gf * *cu + gi * gg, 8, rounding)) as i64;
+                let hv = sat16(rq(go * lut.lookup_tanh(*cu as i16) as i64, 8, rounding)) as i64;
                 expected.push((u as u64, hv));
                 tb.gate.in_valid.next = true;
                 tb.gate.in_u.next = (u as u64).into();
@@ -198,7 +198,7 @@ fn gate_unit_matches_spec_arithmetic() {
             }
         }
         tb.gate.in_valid.next = false;
-        for _ in 0..6 {
+        for _ in 0..spartus_hw::gate_unit::GATE_PIPE + 2 {
             tick(&mut tb);
             if tb.gate.out_valid.val() {
                 got.push((tb.gate.out_u.val().to_u64(), to_i64(tb.gate.out_h.val())));

@@ -25,9 +25,23 @@ pub struct CycleParams {
 }
 
 /// SPEC §6 reference `T_upd = 4H/N` (each PE streams its R accumulators through a pipelined
-/// gate unit, one per cycle). Placeholder until the hardware's value is supplied.
+/// gate unit, one per cycle). The generated hardware's value is [`hw_t_upd`].
 pub fn reference_t_upd(dims: &LayerDims) -> u64 {
     dims.rows_per_pe as u64
+}
+
+/// MAC-phase overhead of the generated hardware per step: first pop (1) + PE pipeline drain
+/// (3). `spartus-hw` checks at compile time that its pipeline matches.
+pub const HW_MAC_OVERHEAD: u64 = 4;
+/// Gate-phase latency of the generated hardware after the last unit is issued: M read (1) +
+/// gate pipeline (10) + hidden delta encoder (2). Checked at compile time by `spartus-hw`.
+pub const HW_GATE_LATENCY: u64 = 13;
+
+/// The generated hardware's per-step overhead: `T_upd = HW_MAC_OVERHEAD + H + HW_GATE_LATENCY`
+/// = H + 17 (one gate unit streams the H units). Verilator measures exactly this; kept here
+/// (not only in spartus-hw) so that rust-hdl-free code can predict the hardware's cycles.
+pub fn hw_t_upd(hidden: usize) -> u64 {
+    HW_MAC_OVERHEAD + hidden as u64 + HW_GATE_LATENCY
 }
 
 impl CycleParams {

@@ -104,7 +104,7 @@ pub struct EvalReport {
     /// Per-step overhead of the cycle figures in the rows (`golden.cycles`): the SPEC §6
     /// reference `T_upd = 4H/N`.
     pub t_upd: u64,
-    /// The generated hardware's per-step overhead (`spartus_gen::hw_t_upd`; `H + 11` when this
+    /// The generated hardware's per-step overhead (`spartus_model::cycles::hw_t_upd`; `H + 17` when this
     /// was written). Cycles are linear in T_upd, so the hardware figure of a row is
     /// `cycles/step + (t_upd_hw - t_upd)`.
     pub t_upd_hw: u64,
@@ -208,11 +208,10 @@ impl EvalReport {
     }
 }
 
-/// The generated hardware's T_upd for hidden size H as of this writing
-/// (`spartus_hw::layer::t_upd`: 4 MAC-phase + H gate issue + 7 gate latency = H + 11). Not
-/// imported to keep rust-hdl out of this crate; `--t-upd-hw` overrides it.
+/// The generated hardware's T_upd for hidden size H (`spartus_model::cycles::hw_t_upd`:
+/// 4 MAC-phase + H gate issue + 13 gate latency = H + 17); `--t-upd-hw` overrides it.
 pub fn default_hw_t_upd(hidden: usize) -> u64 {
-    hidden as u64 + 11
+    spartus_model::cycles::hw_t_upd(hidden)
 }
 
 /// T_upd of the SPEC reference for an accelerator shape.

@@ -60,6 +60,10 @@ struct VectorsArgs {
     /// Output folder.
     #[arg(long, default_value = "reports/jvowels/vectors")]
     out: PathBuf,
+    /// Also write these test cases as `case_<c>.npy` (f64 [T, I], scaled inputs), the
+    /// `gen verify --inputs` format.
+    #[arg(long, value_delimiter = ',')]
+    npy_cases: Vec<usize>,
 }
 
 #[derive(Args)]
@@ -81,7 +85,7 @@ struct FitArgs {
     #[arg(long)]
     quiet: bool,
     /// The generated hardware's per-step overhead T_upd for the cycle figures
-    /// (default H + 11, as spartus_hw::layer::t_upd).
+    /// (default H + 17, as spartus_model::cycles::hw_t_upd).
     #[arg(long)]
     t_upd_hw: Option<u64>,
     /// Set both Θx and Θh (overrides --theta-x / --theta-h).
@@ -105,7 +109,7 @@ struct EvalArgs {
     /// Report path prefix (<report>.json, <report>.md); none if omitted.
     #[arg(long)]
     report: Option<PathBuf>,
-    /// The generated hardware's T_upd (default H + 11).
+    /// The generated hardware's T_upd (default H + 17).
     #[arg(long)]
     t_upd_hw: Option<u64>,
     /// h produced by the RTL for the whole test set (same layout as `vectors`' h_q.hex):
@@ -364,9 +368,26 @@ fn vectors(a: VectorsArgs) -> Result<()> {
         .iter()
         .map(|s| quantize_inputs("input", &s.frames))
         .collect::<Result<Vec<_>, _>>()?;
+    let golden_pred: Vec<usize> = golden.iter().map(|c| c.pred).collect();
     let h_q: Vec<Vec<Vec<i16>>> = golden.into_iter().map(|c| c.h).collect();
     let labels: Vec<usize> = data.test.series.iter().map(|s| s.label).collect();
     write_test_vectors(&a.out, &x_q, &h_q, &labels, i, params.hidden_size)?;
+    for &c in &a.npy_cases {
+        let case = data
+            .test
+            .series
+            .get(c)
+            .with_context(|| format!("--npy-cases: no test case {c}"))?;
+        let flat: Vec<f64> = case.frames.iter().flatten().copied().collect();
+        let npy = spartus_model::npy::write_f64(&[case.len(), i], &flat);
+        write_atomic(&a.out.join(format!("case_{c}.npy")), &npy)?;
+        println!(
+            "case {c}: label {}, golden prediction {}, T = {}",
+            case.label,
+            golden_pred[c],
+            case.len()
+        );
+    }
     eprintln!(
         "wrote {} ({} cases, {} steps; golden accuracy {:.2}%)",
         a.out.display(),
