@@ -784,7 +784,12 @@ fn run_case_inner(case: &SweepCase, opts: &SweepOptions, res: &mut CaseResult) -
         result: PathBuf::from("sim/result_restart.txt"),
         ..Default::default()
     };
-    let exe = report.dir.join("sim/obj/tb");
+    // absolute: the testbench runs with the design folder as its working directory
+    let exe = report
+        .dir
+        .canonicalize()
+        .with_context(|| format!("{}", report.dir.display()))?
+        .join("sim/obj/tb");
     let rc = check_restart(&report.dir, &exe, &a, &b, &run, &restart)?;
     res.cycles += rc.sim.cycles;
     res.steps += rc.sim.stat_steps + rc.record.step_cycles.len() as u64;

@@ -1162,7 +1162,15 @@ pub fn run_tb_restart(
     }
     let mut o = opts.clone();
     o.extra_plusargs.extend(restart.plusargs());
-    let sim = run_tb(dir, exe, &o)?;
+    // The testbench runs in `dir`: a relative executable path would be resolved there.
+    let exe = if exe.is_relative() {
+        std::env::current_dir()
+            .map_err(io_err(Path::new(".")))?
+            .join(exe)
+    } else {
+        exe.to_path_buf()
+    };
+    let sim = run_tb(dir, &exe, &o)?;
     let result = dir.canonicalize().map_err(io_err(dir))?.join(&o.result);
     let text = fs::read_to_string(&result).map_err(io_err(&result))?;
     let rec = parse_restart(&text, &result)?.ok_or_else(|| HarnessError::Parse {
