@@ -26,6 +26,28 @@
 //   +verilator+...    passed to Verilator (e.g. +verilator+rand+reset+2)
 //   +dut_...          left to the design's own $value$plusargs (test hooks)
 //
+// Mid-run restart (all off unless +restart_after or +restart_after_outputs is given):
+//   +restart_after=K          arm the restart once K inputs of the first sequence (A)
+//                             have been accepted, 0 <= K <= T_A*I
+//   +restart_after_outputs=M  arm it once M outputs of A have been accepted instead,
+//                             0 <= M <= T_A*H (M = T_A*H, delay 0: back-to-back sequences)
+//   +restart_delay=D          once armed, wait d cycles, d uniform in [0, D] (own PRNG
+//                             stream of +seed), then pulse                          [0]
+//   +restart_kind=start|reset pulse start_sequence or reset                        [start]
+//   +restart_len=N            the pulse lasts N cycles (>= 1)                        [1]
+//   +vectors2=DIR             vectors of the second sequence (B): same I, H, layers;
+//                             T may differ                                          [= +vectors]
+// Until the pulse the TB streams A (inputs with gaps, outputs with stalls) exactly as in a
+// plain run, also during the pulse cycles. Every transfer up to and including the last
+// pulse edge belongs to A: A's outputs must match A's h_q.hex from its start (a prefix of A;
+// fewer than T_A*H is fine, more is a protocol error). An input offered when the pulse ends
+// is withdrawn (the restart abandons it). From the cycle after the pulse the TB streams B
+// from its first input and compares B's outputs with B's h_q.hex from reset; the run passes
+// only if all T_B*H outputs of B match and A's prefix matched. The counters are
+// checked relative to their values right after the pulse: `stat_cycles`, `stat_deltas`,
+// `steps` and the `step` lines of the result file are B's (for reset, the counters must be
+// 0 right after the pulse - a protocol error otherwise).
+//
 // Clocking: every cycle the TB sets its inputs with clock low and evaluates (the
 // negedge-equivalent point, so TB inputs never race the DUT's posedge logic), samples
 // the handshakes (valid & ready), then raises the clock and evaluates. Cycle n is the
@@ -34,6 +56,14 @@
 // Result file: `key value` lines, then one `step t compute_cycles end_cycle` line per
 // step t = 0..T-1 (compute_cycles = stat_step_cycles seen when stat_steps became t+1,
 // end_cycle = cycle of the handshake of step t's last output; -1 when never seen).
+// Keys: pass, mismatches (all, A's prefix included), outputs, expected_outputs,
+// extra_outputs, inputs, cycles, stat_cycles, stat_deltas, steps, protocol_errors, timeout,
+// seed, in_gap, out_stall, max_cycles, timesteps, input_size, output_size, layers (of the
+// final sequence: B when restarting). With a restart also: restart_kind, restart_cycle
+// (edge of the first pulse cycle), restart_inputs / restart_outputs / restart_mismatches
+// (A's transfers and mismatches), restart_stat_cycles / restart_stat_deltas /
+// restart_steps (raw counters right after the pulse), restart_step_cycles (A's
+// stat_step_cycles per completed step, comma-separated, `-` when none).
 //
 // Exit code: 0 = every output matched and all T*H arrived within max_cycles and no
 // protocol rule was broken; 1 = the DUT failed; 2 = the TB could not run (bad
@@ -72,8 +102,9 @@ constexpr int EXIT_SETUP = 2;
 
 // ---------------------------------------------------------------------------------------
 // Deterministic PRNG: splitmix64 to seed, xorshift64* to draw. Independent streams for
-// the input side, the output side and the don't-care input data, so changing out_stall
-// does not change the input gap pattern and vice versa.
+// the input side, the output side, the don't-care input data and the restart delay, so
+// changing out_stall does not change the input gap pattern and vice versa, and a run
+// without a restart is the same as before the restart option existed.
 struct Rng {
     uint64_t s;
     static uint64_t splitmix(uint64_t& x) {
@@ -109,6 +140,15 @@ struct Args {
     uint64_t check_comb = 1000000;
     uint64_t max_report = 10;
     std::string trace;
+    // restart
+    bool restart = false;
+    bool restart_on_outputs = false;  // trigger counts A's outputs (else A's inputs)
+    uint64_t restart_after = 0;
+    uint64_t restart_delay = 0;
+    bool restart_reset = false;  // pulse reset instead of start_sequence
+    uint64_t restart_len = 1;
+    std::string vectors2;
+    bool restart_option_seen = false;  // any +restart_* / +vectors2 besides the trigger
 };
 
 uint64_t parse_u64(const std::string& key, const std::string& v) {
@@ -131,6 +171,7 @@ double parse_prob(const std::string& key, const std::string& v) {
 
 Args parse_args(int argc, char** argv) {
     Args a;
+    bool trig_in = false, trig_out = false;
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
         if (s.rfind("+verilator+", 0) == 0) continue;  // handled by Verilator
@@ -149,9 +190,38 @@ Args parse_args(int argc, char** argv) {
         else if (key == "check_comb") a.check_comb = parse_u64(key, val);
         else if (key == "max_report") a.max_report = parse_u64(key, val);
         else if (key == "trace") a.trace = val;
-        else setup_error("unknown plusarg '%s'%s", s);
-        if ((key == "vectors" || key == "result") && val.empty()) setup_error("+%s= needs a value", key);
+        else if (key == "restart_after") {
+            a.restart_after = parse_u64(key, val);
+            trig_in = true;
+        } else if (key == "restart_after_outputs") {
+            a.restart_after = parse_u64(key, val);
+            trig_out = true;
+        } else if (key == "restart_delay") {
+            a.restart_delay = parse_u64(key, val);
+            a.restart_option_seen = true;
+        } else if (key == "restart_len") {
+            a.restart_len = parse_u64(key, val);
+            if (a.restart_len == 0) setup_error("+%s=%s must be at least 1", key, val);
+            a.restart_option_seen = true;
+        } else if (key == "restart_kind") {
+            if (val == "start") a.restart_reset = false;
+            else if (val == "reset") a.restart_reset = true;
+            else setup_error("+%s=%s must be start or reset", key, val);
+            a.restart_option_seen = true;
+        } else if (key == "vectors2") {
+            a.vectors2 = val;
+            a.restart_option_seen = true;
+        } else setup_error("unknown plusarg '%s'%s", s);
+        if ((key == "vectors" || key == "result" || key == "vectors2") && val.empty())
+            setup_error("+%s= needs a value", key);
     }
+    if (trig_in && trig_out) setup_error("+%s and +%s are exclusive", "restart_after", "restart_after_outputs");
+    a.restart = trig_in || trig_out;
+    a.restart_on_outputs = trig_out;
+    if (a.restart_option_seen && !a.restart)
+        setup_error("+restart_delay, +restart_len, +restart_kind and +vectors2 need +%s or +%s", "restart_after",
+                    "restart_after_outputs");
+    if (a.vectors2.empty()) a.vectors2 = a.vectors;
     return a;
 }
 
@@ -205,16 +275,41 @@ std::vector<uint16_t> read_hex16(const std::string& path, uint64_t expected) {
     return v;
 }
 
+// One sequence: its sizes, inputs and expected outputs.
+struct Seq {
+    uint64_t T = 0, I = 0, H = 0, L = 0;
+    std::vector<uint16_t> x, h;
+};
+
+Seq load_seq(const std::string& dir) {
+    Seq q;
+    const std::string pfile = dir + "/params.txt";
+    auto kv = read_params(pfile);
+    q.T = param(kv, pfile, "timesteps");
+    q.I = param(kv, pfile, "input_size");
+    q.H = param(kv, pfile, "output_size");
+    q.L = kv.count("layers") ? param(kv, pfile, "layers") : 1;
+    if (q.T == 0 || q.I == 0 || q.H == 0) setup_error("%s: timesteps, input_size, output_size must be > 0", pfile);
+    q.x = read_hex16(dir + "/x_q.hex", q.T * q.I);
+    q.h = read_hex16(dir + "/h_q.hex", q.T * q.H);
+    return q;
+}
+
 // ---------------------------------------------------------------------------------------
 struct StepRec {
     int64_t compute_cycles = -1;  // stat_step_cycles when stat_steps became t+1
     int64_t end_cycle = -1;       // cycle of the handshake of the step's last output
 };
 
+// Where a run is: streaming the only / final sequence, streaming A before the restart,
+// or inside the restart pulse (still A).
+enum class Phase { Final, BeforeRestart, Pulse };
+
 struct Harness {
     Args args;
-    uint64_t T = 0, I = 0, H = 0, L = 0;
-    std::vector<uint16_t> x, h;
+    Seq seq_a, seq_b;
+    Seq* cur = nullptr;  // the sequence being streamed and compared now
+    Phase phase = Phase::Final;
 
     std::unique_ptr<VerilatedContext> ctx;
     std::unique_ptr<Vtop> top;
@@ -223,13 +318,22 @@ struct Harness {
 #endif
     uint64_t cycle = 0;  // rising edges since reset was released
 
-    uint64_t mismatches = 0;
+    uint64_t mismatches = 0;  // all sequences
     uint64_t protocol_errors = 0;
-    uint64_t outputs = 0;
-    uint64_t inputs = 0;
+    uint64_t outputs = 0;  // of the current sequence
+    uint64_t inputs = 0;   // of the current sequence
     uint64_t last_output_cycle = 0;
     bool timeout = false;
-    std::vector<StepRec> steps;
+    std::vector<StepRec> steps;  // of the final sequence
+
+    // restart bookkeeping
+    bool armed = false;
+    uint64_t delay_left = 0;
+    uint64_t pulse_left = 0;
+    uint64_t restart_cycle = 0;
+    uint64_t restart_inputs = 0, restart_outputs = 0, restart_mismatches = 0;
+    uint32_t base_cycles = 0, base_deltas = 0, base_steps = 0;  // counters right after the pulse
+    std::vector<int64_t> a_step_cycles;                         // A's steps seen before/at the pulse
 
     void dump() {
 #if VM_TRACE
@@ -261,28 +365,63 @@ struct Harness {
     void sample_stats() {
         uint32_t s = top->stat_steps;
         if (s == last_steps) return;
+        if (phase == Phase::Pulse) {
+            // A step of A may complete on the pulse edge; a reset clears the counter.
+            if (!args.restart_reset && s == last_steps + 1) a_step_cycles.push_back(top->stat_step_cycles);
+            last_steps = s;
+            return;
+        }
         if (s != last_steps + 1)
             protocol("stat_steps went from %" PRIu64 " to %" PRIu64 " (must count up by one)", last_steps, s);
-        if (s >= 1 && s <= T) {
-            steps[s - 1].compute_cycles = top->stat_step_cycles;
-        } else if (s > T) {
-            protocol("stat_steps = %" PRIu64 " exceeds T = %" PRIu64, s, T);
+        const uint32_t rel = s - base_steps;
+        if (phase == Phase::BeforeRestart) {
+            if (rel > seq_a.T)
+                protocol("stat_steps = %" PRIu64 " exceeds T = %" PRIu64 " of the first sequence", rel, seq_a.T);
+            else
+                a_step_cycles.push_back(top->stat_step_cycles);
+        } else if (rel >= 1 && rel <= cur->T) {
+            steps[rel - 1].compute_cycles = top->stat_step_cycles;
+        } else if (rel > cur->T) {
+            protocol("stat_steps = %" PRIu64 " exceeds T = %" PRIu64, rel, cur->T);
         }
         last_steps = s;
     }
 
+    // The pulse is over: from now on the TB streams sequence B.
+    void switch_to_b() {
+        restart_inputs = inputs;
+        restart_outputs = outputs;
+        base_cycles = top->stat_cycles;
+        base_deltas = top->stat_deltas;
+        base_steps = top->stat_steps;
+        last_steps = base_steps;
+        if (args.restart_reset && (base_cycles != 0 || base_deltas != 0 || base_steps != 0))
+            protocol("counters not cleared by reset: stat_cycles %" PRIu64 ", stat_deltas %" PRIu64
+                     ", stat_steps %" PRIu64,
+                     base_cycles, base_deltas, base_steps);
+        cur = &seq_b;
+        inputs = 0;
+        outputs = 0;
+        phase = Phase::Final;
+    }
+
     int run(int argc, char** argv) {
         args = parse_args(argc, argv);
-        const std::string pfile = args.vectors + "/params.txt";
-        auto kv = read_params(pfile);
-        T = param(kv, pfile, "timesteps");
-        I = param(kv, pfile, "input_size");
-        H = param(kv, pfile, "output_size");
-        L = kv.count("layers") ? param(kv, pfile, "layers") : 1;
-        if (T == 0 || I == 0 || H == 0) setup_error("%s: timesteps, input_size, output_size must be > 0", pfile);
-        x = read_hex16(args.vectors + "/x_q.hex", T * I);
-        h = read_hex16(args.vectors + "/h_q.hex", T * H);
-        steps.assign(T, StepRec{});
+        seq_a = load_seq(args.vectors);
+        if (args.restart) {
+            seq_b = load_seq(args.vectors2);
+            if (seq_b.I != seq_a.I || seq_b.H != seq_a.H || seq_b.L != seq_a.L)
+                setup_error("%s: input_size, output_size and layers must equal those of %s", args.vectors2,
+                            args.vectors);
+            const uint64_t limit = args.restart_on_outputs ? seq_a.T * seq_a.H : seq_a.T * seq_a.I;
+            if (args.restart_after > limit)
+                setup_error("+restart_after%s exceeds the transfers of the first sequence (%s)",
+                            args.restart_on_outputs ? "_outputs" : "", std::to_string(limit));
+            phase = Phase::BeforeRestart;
+        }
+        cur = &seq_a;
+        const Seq& fin = args.restart ? seq_b : seq_a;
+        steps.assign(fin.T, StepRec{});
 
         // Check that the result file can be written before spending time simulating.
         FILE* rf = std::fopen(args.result.c_str(), "w");
@@ -303,7 +442,7 @@ struct Harness {
 #else
         if (!args.trace.empty()) std::fprintf(stderr, "tb: warning: +trace ignored (build with --trace)\n");
 #endif
-        Rng rin(args.seed, 1), rout(args.seed, 2), rdata(args.seed, 3);
+        Rng rin(args.seed, 1), rout(args.seed, 2), rdata(args.seed, 3), rrestart(args.seed, 4);
 
         // Reset: 2 cycles.
         top->clock = 0;
@@ -322,33 +461,54 @@ struct Harness {
         last_steps = top->stat_steps;
         if (last_steps != 0) protocol("stat_steps = %" PRIu64 " right after reset", last_steps);
 
-        const uint64_t n_in = T * I, n_out = T * H;
         bool offering = false;        // the TB asserts in_valid (and must hold it until accepted)
         bool prev_out_valid = false;  // DUT side, previous cycle
         bool prev_out_fire = false;
+        bool prev_pulse = false;  // the previous cycle was a restart pulse cycle
         uint16_t prev_out_data = 0;
         uint64_t drain_cycles = 0;
         bool dep_in_reported = false, dep_out_reported = false;
 
         while (!ctx->gotFinish()) {
-            const bool done = outputs >= n_out;
+            const uint64_t n_in = cur->T * cur->I, n_out = cur->T * cur->H;
+            const bool done = phase == Phase::Final && outputs >= n_out;
             if (!done && cycle >= args.max_cycles) {
                 timeout = true;
                 break;
             }
             if (done) {
                 if (drain_cycles >= args.drain) break;
-                if (drain_cycles >= 16 && last_steps >= T) break;
+                if (drain_cycles >= 16 && last_steps - base_steps >= cur->T) break;
                 ++drain_cycles;
             }
+
+            // ---- restart schedule ----
+            if (phase == Phase::BeforeRestart) {
+                if (!armed && (args.restart_on_outputs ? outputs : inputs) >= args.restart_after) {
+                    armed = true;
+                    delay_left = args.restart_delay == 0 ? 0 : rrestart.next() % (args.restart_delay + 1);
+                }
+                if (armed) {
+                    if (delay_left == 0) {
+                        phase = Phase::Pulse;
+                        pulse_left = args.restart_len;
+                        restart_cycle = cycle + 1;
+                    } else {
+                        --delay_left;
+                    }
+                }
+            }
+            const bool pulse = phase == Phase::Pulse;
 
             // ---- drive inputs with the clock low ----
             if (!offering && inputs < n_in) offering = !rin.chance(args.in_gap);
             const bool ready = done ? true : !rout.chance(args.out_stall);
             const uint16_t junk = static_cast<uint16_t>(rdata.next());
+            top->start_sequence = pulse && !args.restart_reset;
+            top->reset = pulse && args.restart_reset;
             top->in_valid = offering;
             // When not offering, in_data carries junk: the DUT must not look at it.
-            top->in_data = offering ? x[inputs] : junk;
+            top->in_data = offering ? cur->x[inputs] : junk;
             top->out_ready = ready;
 
             if (cycle < args.check_comb) {
@@ -383,8 +543,8 @@ struct Harness {
             const bool out_fire = out_valid && ready;
 
             // DUT producer rules: once out_valid is high it stays high with stable data
-            // until the handshake.
-            if (prev_out_valid && !prev_out_fire) {
+            // until the handshake (a restart pulse may drop it: it empties the DUT).
+            if (prev_out_valid && !prev_out_fire && !prev_pulse) {
                 if (!out_valid)
                     protocol("out_valid dropped without a handshake (out_data was 0x%04" PRIx64 ")", prev_out_data);
                 else if (out_data != prev_out_data)
@@ -394,24 +554,30 @@ struct Harness {
             prev_out_valid = out_valid;
             prev_out_fire = out_fire;
             prev_out_data = out_data;
+            prev_pulse = pulse;
 
             // ---- rising edge ----
             rise();
             ++cycle;
             if (out_fire) {
+                const bool final_seq = phase == Phase::Final;
                 if (outputs < n_out) {
-                    const uint64_t t = outputs / H, k = outputs % H;
-                    const uint16_t exp = h[outputs];
+                    const uint64_t t = outputs / cur->H, k = outputs % cur->H;
+                    const uint16_t exp = cur->h[outputs];
                     if (out_data != exp) {
                         if (mismatches < args.max_report)
-                            std::printf("tb: MISMATCH t=%" PRIu64 " k=%" PRIu64 " got=%d (0x%04x) expected=%d (0x%04x)"
-                                        " at cycle %" PRIu64 "\n",
-                                        t, k, static_cast<int>(static_cast<int16_t>(out_data)), out_data,
+                            std::printf("tb: MISMATCH %st=%" PRIu64 " k=%" PRIu64
+                                        " got=%d (0x%04x) expected=%d (0x%04x) at cycle %" PRIu64 "\n",
+                                        final_seq ? "" : "(sequence A, before the restart) ", t, k,
+                                        static_cast<int>(static_cast<int16_t>(out_data)), out_data,
                                         static_cast<int>(static_cast<int16_t>(exp)), exp, cycle);
                         ++mismatches;
+                        if (!final_seq) ++restart_mismatches;
                     }
-                    if (k == H - 1) steps[t].end_cycle = static_cast<int64_t>(cycle);
-                    last_output_cycle = cycle;
+                    if (final_seq) {
+                        if (k == cur->H - 1) steps[t].end_cycle = static_cast<int64_t>(cycle);
+                        last_output_cycle = cycle;
+                    }
                 } else {
                     protocol("extra output #%" PRIu64 " (0x%04" PRIx64 ") after all T*H were received", outputs + 1,
                              out_data);
@@ -423,40 +589,71 @@ struct Harness {
                 offering = false;
             }
             sample_stats();
+            if (pulse && --pulse_left == 0) {
+                switch_to_b();
+                offering = false;  // an input still offered belongs to the abandoned sequence
+            }
             eval_low();
         }
 
-        const bool all_out = outputs >= n_out;
+        const Seq& q = *cur;
+        const uint64_t n_out = q.T * q.H;
+        const bool final_reached = phase == Phase::Final;
+        const bool all_out = final_reached && outputs >= n_out;
         const bool pass = all_out && mismatches == 0 && protocol_errors == 0 && !timeout;
         const uint64_t cycles = all_out ? last_output_cycle : cycle;
+        const uint64_t out_final = final_reached ? std::min(outputs, n_out) : 0;
+        const uint64_t in_final = final_reached ? inputs : 0;
+        if (!final_reached) {
+            // Timed out before the restart: A's transfers so far are the restart_* figures.
+            restart_inputs = inputs;
+            restart_outputs = outputs;
+        }
+        const uint32_t steps_b = static_cast<uint32_t>(top->stat_steps) - base_steps;
         if (mismatches > args.max_report)
             std::printf("tb: ... %" PRIu64 " mismatches in total\n", mismatches);
         if (protocol_errors > args.max_report)
             std::printf("tb: ... %" PRIu64 " protocol errors in total\n", protocol_errors);
-        if (last_steps != T)
-            std::printf("tb: warning: stat_steps = %u at the end, expected T = %" PRIu64 "\n", last_steps, T);
+        if (steps_b != fin.T)
+            std::printf("tb: warning: stat_steps = %u at the end, expected T = %" PRIu64 "\n", steps_b, fin.T);
 
         std::fprintf(rf, "pass %d\n", pass ? 1 : 0);
         std::fprintf(rf, "mismatches %" PRIu64 "\n", mismatches);
-        std::fprintf(rf, "outputs %" PRIu64 "\n", std::min(outputs, n_out));
-        std::fprintf(rf, "expected_outputs %" PRIu64 "\n", n_out);
-        std::fprintf(rf, "extra_outputs %" PRIu64 "\n", outputs > n_out ? outputs - n_out : 0);
-        std::fprintf(rf, "inputs %" PRIu64 "\n", inputs);
+        std::fprintf(rf, "outputs %" PRIu64 "\n", out_final);
+        std::fprintf(rf, "expected_outputs %" PRIu64 "\n", fin.T * fin.H);
+        std::fprintf(rf, "extra_outputs %" PRIu64 "\n", final_reached && outputs > n_out ? outputs - n_out : 0);
+        std::fprintf(rf, "inputs %" PRIu64 "\n", in_final);
         std::fprintf(rf, "cycles %" PRIu64 "\n", cycles);
-        std::fprintf(rf, "stat_cycles %u\n", static_cast<unsigned>(top->stat_cycles));
-        std::fprintf(rf, "stat_deltas %u\n", static_cast<unsigned>(top->stat_deltas));
-        std::fprintf(rf, "steps %u\n", static_cast<unsigned>(top->stat_steps));
+        std::fprintf(rf, "stat_cycles %u\n", static_cast<unsigned>(static_cast<uint32_t>(top->stat_cycles) - base_cycles));
+        std::fprintf(rf, "stat_deltas %u\n", static_cast<unsigned>(static_cast<uint32_t>(top->stat_deltas) - base_deltas));
+        std::fprintf(rf, "steps %u\n", static_cast<unsigned>(steps_b));
         std::fprintf(rf, "protocol_errors %" PRIu64 "\n", protocol_errors);
         std::fprintf(rf, "timeout %d\n", timeout ? 1 : 0);
         std::fprintf(rf, "seed %" PRIu64 "\n", args.seed);
         std::fprintf(rf, "in_gap %g\n", args.in_gap);
         std::fprintf(rf, "out_stall %g\n", args.out_stall);
         std::fprintf(rf, "max_cycles %" PRIu64 "\n", args.max_cycles);
-        std::fprintf(rf, "timesteps %" PRIu64 "\n", T);
-        std::fprintf(rf, "input_size %" PRIu64 "\n", I);
-        std::fprintf(rf, "output_size %" PRIu64 "\n", H);
-        std::fprintf(rf, "layers %" PRIu64 "\n", L);
-        for (uint64_t t = 0; t < T; ++t)
+        std::fprintf(rf, "timesteps %" PRIu64 "\n", fin.T);
+        std::fprintf(rf, "input_size %" PRIu64 "\n", fin.I);
+        std::fprintf(rf, "output_size %" PRIu64 "\n", fin.H);
+        std::fprintf(rf, "layers %" PRIu64 "\n", fin.L);
+        if (args.restart) {
+            std::fprintf(rf, "restart_kind %s\n", args.restart_reset ? "reset" : "start");
+            std::fprintf(rf, "restart_cycle %" PRIu64 "\n", restart_cycle);
+            std::fprintf(rf, "restart_inputs %" PRIu64 "\n", restart_inputs);
+            std::fprintf(rf, "restart_outputs %" PRIu64 "\n", restart_outputs);
+            std::fprintf(rf, "restart_mismatches %" PRIu64 "\n", restart_mismatches);
+            std::fprintf(rf, "restart_stat_cycles %u\n", static_cast<unsigned>(base_cycles));
+            std::fprintf(rf, "restart_stat_deltas %u\n", static_cast<unsigned>(base_deltas));
+            std::fprintf(rf, "restart_steps %u\n", static_cast<unsigned>(base_steps));
+            std::string sc;
+            for (size_t i = 0; i < a_step_cycles.size(); ++i) {
+                if (i) sc += ',';
+                sc += std::to_string(a_step_cycles[i]);
+            }
+            std::fprintf(rf, "restart_step_cycles %s\n", sc.empty() ? "-" : sc.c_str());
+        }
+        for (uint64_t t = 0; t < fin.T; ++t)
             std::fprintf(rf, "step %" PRIu64 " %" PRId64 " %" PRId64 "\n", t, steps[t].compute_cycles,
                          steps[t].end_cycle);
         const bool write_ok = std::fflush(rf) == 0;
@@ -468,8 +665,13 @@ struct Harness {
 #endif
         std::printf("tb: %s: %" PRIu64 "/%" PRIu64 " outputs, %" PRIu64 " mismatches, %" PRIu64
                     " protocol errors, %" PRIu64 " cycles%s (seed %" PRIu64 ", in_gap %g, out_stall %g)\n",
-                    pass ? "PASS" : "FAIL", std::min(outputs, n_out), n_out, mismatches, protocol_errors, cycles,
+                    pass ? "PASS" : "FAIL", out_final, fin.T * fin.H, mismatches, protocol_errors, cycles,
                     timeout ? ", TIMEOUT" : "", args.seed, args.in_gap, args.out_stall);
+        if (args.restart)
+            std::printf("tb: restart (%s) at cycle %" PRIu64 " after %" PRIu64 " inputs / %" PRIu64
+                        " outputs of the first sequence\n",
+                        args.restart_reset ? "reset" : "start_sequence", restart_cycle, restart_inputs,
+                        restart_outputs);
         if (!write_ok) setup_error("writing %s failed", args.result);
         return pass ? EXIT_PASS : EXIT_FAIL;
     }

@@ -5,11 +5,13 @@
 //!   written atomically to `hdl_out/<name>/`.
 //! - [`bench`]: the performance benchmark (the `bench` binary, `scripts/bench.sh`).
 //! - [`artifacts`]: the atomic output folder with its manifest.
+//! - [`sweep`]: random valid configs proven in Verilator (the `sweep` binary, `tests/sweep.rs`).
 
 pub mod artifacts;
 pub mod bench;
 pub mod check;
 pub mod emit;
+pub mod sweep;
 pub mod synth;
 pub mod vectors;
 pub mod verify;

@@ -151,6 +151,49 @@ pub fn check_folder(dir: &Path, config_toml: &str) -> Result<()> {
     Ok(())
 }
 
+/// With `--no-regen`: the folder must have been generated from the weight and input files
+/// given now (or from the seeded random ones when none is given), compared by the SHA-256
+/// the manifest records under `weights` / `inputs`.
+pub fn check_sources(dir: &Path, weights: Option<&Path>, inputs: Option<&Path>) -> Result<()> {
+    let text = std::fs::read_to_string(dir.join("manifest.json"))
+        .with_context(|| format!("{} has no manifest.json", dir.display()))?;
+    let manifest: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}/manifest.json is not valid JSON", dir.display()))?;
+    for (key, option, given) in [
+        ("weights", "--weights", weights),
+        ("inputs", "--inputs", inputs),
+    ] {
+        let recorded = manifest[key]["sha256"].as_str();
+        let want = given
+            .map(|p| {
+                std::fs::read(p)
+                    .map(|b| crate::artifacts::sha256_hex(&b))
+                    .with_context(|| format!("cannot read {}", p.display()))
+            })
+            .transpose()?;
+        match (recorded, want.as_deref(), given) {
+            (None, None, _) => {}
+            (Some(r), Some(w), _) if r == w => {}
+            (Some(r), None, _) => bail!(
+                "{} was generated from a {key} file (sha256 {r}) but no {option} was given;                  pass the same file or regenerate (run verify without --no-regen)",
+                dir.display()
+            ),
+            (None, Some(_), Some(p)) => bail!(
+                "{} was generated from the config's seeded random {key}, not from {};                  regenerate it (run verify without --no-regen)",
+                dir.display(),
+                p.display()
+            ),
+            (Some(r), Some(w), Some(p)) => bail!(
+                "{} was generated from other {key} (manifest sha256 {r}) than {} (sha256 {w});                  regenerate it (run verify without --no-regen)",
+                dir.display(),
+                p.display()
+            ),
+            _ => unreachable!("a hash is computed exactly when a file is given"),
+        }
+    }
+    Ok(())
+}
+
 /// Run the whole verification.
 pub fn verify(opts: &VerifyOptions) -> Result<VerifyReport> {
     let resolved = crate::load_config(&opts.vectors.config)?;
@@ -165,6 +208,13 @@ pub fn verify(opts: &VerifyOptions) -> Result<VerifyReport> {
         );
     }
     check_folder(&dir, &resolved.config.to_toml())?;
+    if opts.no_regen {
+        check_sources(
+            &dir,
+            opts.vectors.weights.as_deref(),
+            opts.vectors.inputs.as_deref(),
+        )?;
+    }
     let top = resolved.top_name.clone();
     let lint_waived = if opts.lint {
         verilator::lint(&dir, &top)?.waived.len()

@@ -10,6 +10,7 @@
 //! | structural check (`yosys ... hierarchy -check; proc; check`, no latches) | [`yosys_check`] | `sim/yosys_check.log` |
 //! | build the generic C++ testbench (embedded [`TB_CPP`]) | [`build_tb`] | `sim/tb.cpp`, `sim/obj/`, `sim/build.log` |
 //! | run it with plusargs, parse the result file | [`run_tb`] | `sim/result*.txt`, `sim/result*.log` |
+//! | the same with a mid-run `start_sequence`/`reset` and a second sequence ([`Restart`]) | [`run_tb_restart`] | the same |
 //! | all of the above for a [`SimPlan`] (several seeds and stall rates) | [`run_plan`] | the above |
 //!
 //! Tools are looked up on `PATH`; a missing one gives [`HarnessError::ToolMissing`], whose
@@ -996,6 +997,190 @@ pub fn run_tb(dir: &Path, exe: &Path, opts: &RunOptions) -> Result<SimResult> {
 }
 
 // ------------------------------------------------------------------------------------------
+// Mid-run restart (`+restart_*`, `+vectors2`)
+
+/// Which port a mid-run restart pulses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RestartKind {
+    /// `start_sequence` (the counters keep counting).
+    Start,
+    /// `reset` (the counters must read 0 right after the pulse).
+    Reset,
+}
+
+impl RestartKind {
+    /// The `+restart_kind=` value.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RestartKind::Start => "start",
+            RestartKind::Reset => "reset",
+        }
+    }
+}
+
+/// What arms a mid-run restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RestartTrigger {
+    /// Once this many inputs of the first sequence were accepted (`+restart_after=K`).
+    AfterInputs(u64),
+    /// Once this many outputs of the first sequence were accepted
+    /// (`+restart_after_outputs=M`; all of them with `max_delay` 0: back-to-back sequences).
+    AfterOutputs(u64),
+}
+
+/// A restart in the middle of a testbench run (see the header of `tb.cpp`): the TB streams
+/// sequence A (`RunOptions::vectors`), pulses `start_sequence` or `reset` once the trigger is
+/// met and a random delay has passed, then streams sequence B (`vectors2`) from its start.
+/// A's outputs before the pulse must match a prefix of A, B's outputs all of B.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restart {
+    /// The port pulsed.
+    pub kind: RestartKind,
+    /// When the restart is armed.
+    pub trigger: RestartTrigger,
+    /// After arming, the TB waits d cycles, d uniform in [0, max_delay] (from the run seed).
+    pub max_delay: u64,
+    /// Pulse length in cycles (at least 1).
+    pub len: u64,
+    /// Vectors of sequence B relative to the design folder (None: the same as A).
+    pub vectors2: Option<PathBuf>,
+}
+
+impl Restart {
+    /// The plusargs that request this restart.
+    pub fn plusargs(&self) -> Vec<String> {
+        let mut v = vec![
+            match self.trigger {
+                RestartTrigger::AfterInputs(k) => format!("+restart_after={k}"),
+                RestartTrigger::AfterOutputs(m) => format!("+restart_after_outputs={m}"),
+            },
+            format!("+restart_delay={}", self.max_delay),
+            format!("+restart_kind={}", self.kind.as_str()),
+            format!("+restart_len={}", self.len),
+        ];
+        if let Some(p) = &self.vectors2 {
+            v.push(format!("+vectors2={}", p.display()));
+        }
+        v
+    }
+}
+
+/// What the testbench recorded about a restart (the `restart_*` keys of the result file).
+/// The [`SimResult`] of the same run describes sequence B.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestartRecord {
+    /// The port pulsed.
+    pub kind: RestartKind,
+    /// Edge number of the first pulse cycle.
+    pub cycle: u64,
+    /// Inputs of A accepted (up to and including the pulse edges).
+    pub inputs: u64,
+    /// Outputs of A accepted.
+    pub outputs: u64,
+    /// Outputs of A that differed from A's vectors.
+    pub mismatches: u64,
+    /// `stat_cycles` right after the pulse.
+    pub stat_cycles: u64,
+    /// `stat_deltas` right after the pulse.
+    pub stat_deltas: u64,
+    /// `stat_steps` right after the pulse.
+    pub steps: u64,
+    /// `stat_step_cycles` of each step of A completed before the pulse ended.
+    pub step_cycles: Vec<u64>,
+}
+
+/// Parses the `restart_*` keys of a result file; `Ok(None)` when the run had no restart.
+pub fn parse_restart(text: &str, path: &Path) -> Result<Option<RestartRecord>> {
+    let perr = |msg: String| HarnessError::Parse {
+        path: path.to_path_buf(),
+        msg,
+    };
+    let kv: std::collections::BTreeMap<&str, &str> = text
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            match (f.next(), f.next(), f.next()) {
+                (Some(k), Some(v), None) if k.starts_with("restart_") => Some((k, v)),
+                _ => None,
+            }
+        })
+        .collect();
+    let Some(kind) = kv.get("restart_kind") else {
+        return Ok(None);
+    };
+    let kind = match *kind {
+        "start" => RestartKind::Start,
+        "reset" => RestartKind::Reset,
+        other => return Err(perr(format!("restart_kind `{other}`"))),
+    };
+    let get = |k: &str| -> Result<u64> {
+        let v = kv
+            .get(k)
+            .ok_or_else(|| perr(format!("missing key `{k}`")))?;
+        v.parse()
+            .map_err(|_| perr(format!("`{k} {v}` is not an unsigned integer")))
+    };
+    let sc = kv
+        .get("restart_step_cycles")
+        .ok_or_else(|| perr("missing key `restart_step_cycles`".into()))?;
+    let step_cycles = if *sc == "-" {
+        Vec::new()
+    } else {
+        sc.split(',')
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| perr(format!("restart_step_cycles: bad number `{v}`")))
+            })
+            .collect::<Result<Vec<u64>>>()?
+    };
+    Ok(Some(RestartRecord {
+        kind,
+        cycle: get("restart_cycle")?,
+        inputs: get("restart_inputs")?,
+        outputs: get("restart_outputs")?,
+        mismatches: get("restart_mismatches")?,
+        stat_cycles: get("restart_stat_cycles")?,
+        stat_deltas: get("restart_stat_deltas")?,
+        steps: get("restart_steps")?,
+        step_cycles,
+    }))
+}
+
+/// [`run_tb`] with a mid-run [`Restart`]: the returned [`SimResult`] describes sequence B
+/// (its counters are relative to the values right after the pulse), the
+/// [`RestartRecord`] what happened to sequence A.
+pub fn run_tb_restart(
+    dir: &Path,
+    exe: &Path,
+    opts: &RunOptions,
+    restart: &Restart,
+) -> Result<(SimResult, RestartRecord)> {
+    if restart.len == 0 {
+        return Err(HarnessError::InvalidOption(
+            "restart pulse length must be at least 1".into(),
+        ));
+    }
+    let mut o = opts.clone();
+    o.extra_plusargs.extend(restart.plusargs());
+    // The testbench runs in `dir`: a relative executable path would be resolved there.
+    let exe = if exe.is_relative() {
+        std::env::current_dir()
+            .map_err(io_err(Path::new(".")))?
+            .join(exe)
+    } else {
+        exe.to_path_buf()
+    };
+    let sim = run_tb(dir, &exe, &o)?;
+    let result = dir.canonicalize().map_err(io_err(dir))?.join(&o.result);
+    let text = fs::read_to_string(&result).map_err(io_err(&result))?;
+    let rec = parse_restart(&text, &result)?.ok_or_else(|| HarnessError::Parse {
+        path: result.clone(),
+        msg: "no restart_* keys although a restart was requested".into(),
+    })?;
+    Ok((sim, rec))
+}
+
+// ------------------------------------------------------------------------------------------
 // The whole check
 
 /// What [`run_plan`] does.
@@ -1158,6 +1343,50 @@ mod tests {
         );
         assert!(parse_result("outputs 1\n", Path::new("r.txt")).is_err());
         assert!(parse_result("a b c\n", Path::new("r.txt")).is_err());
+    }
+
+    #[test]
+    fn parses_restart_keys() {
+        let p = Path::new("r.txt");
+        let base =
+            "pass 1\nmismatches 0\noutputs 4\ncycles 9\nstat_cycles 5\nstat_deltas 2\nsteps 1\n";
+        assert_eq!(parse_restart(base, p).unwrap(), None, "no restart keys");
+        let text = format!(
+            "{base}restart_kind reset\nrestart_cycle 40\nrestart_inputs 7\nrestart_outputs 3\n\
+             restart_mismatches 0\nrestart_stat_cycles 0\nrestart_stat_deltas 0\nrestart_steps 0\n\
+             restart_step_cycles 12,13\nstep 0 5 9\n"
+        );
+        let r = parse_restart(&text, p).unwrap().unwrap();
+        assert_eq!(r.kind, RestartKind::Reset);
+        assert_eq!((r.cycle, r.inputs, r.outputs), (40, 7, 3));
+        assert_eq!(r.step_cycles, vec![12, 13]);
+        // the plain parser ignores the new keys
+        assert_eq!(parse_result(&text, p).unwrap().steps.len(), 1);
+        let none = text.replace("12,13", "-");
+        assert!(parse_restart(&none, p)
+            .unwrap()
+            .unwrap()
+            .step_cycles
+            .is_empty());
+        assert!(parse_restart(&text.replace("reset", "bogus"), p).is_err());
+        assert!(parse_restart(&text.replace("restart_cycle 40\n", ""), p).is_err());
+        let r = Restart {
+            kind: RestartKind::Start,
+            trigger: RestartTrigger::AfterOutputs(8),
+            max_delay: 3,
+            len: 2,
+            vectors2: Some(PathBuf::from("sim/b")),
+        };
+        assert_eq!(
+            r.plusargs(),
+            [
+                "+restart_after_outputs=8",
+                "+restart_delay=3",
+                "+restart_kind=start",
+                "+restart_len=2",
+                "+vectors2=sim/b"
+            ]
+        );
     }
 
     #[test]

@@ -206,10 +206,11 @@ impl Logic for MacArray {
         if self.push_kind.val() {
             self.queue.push_addr.next = self.push_addr.val() + self.base_h.val();
         }
+        self.queue.push_kind.next = self.push_kind.val();
         self.queue.push_delta.next = self.push_delta.val();
         // issue engine
         self.load_k.next = self.k_x.val();
-        if self.queue.q_addr.val() >= self.base_h.val() {
+        if self.queue.q_kind.val() {
             self.load_k.next = self.k_h.val();
         }
         self.iv.next = self.popped.q.val() | self.cur_valid.q.val();

@@ -456,38 +456,70 @@ fn no_regen_refuses_tampered_or_stale_folders() {
     assert!(dir.join("sim/verify.json").is_file());
 }
 
-/// Known bug (reported, see docs/verification.md): `gen verify --no-regen --weights W`
-/// (or `--inputs X`) verifies the existing folder without checking that it was generated from
-/// W / X: the manifest records the weights' and inputs' SHA-256, but `check_folder` compares
-/// only the files and `config.toml`. A folder generated from other weights passes as
-/// "VERIFIED". Expected: refused like a folder of another config.
+/// `gen verify --no-regen --weights W` (or `--inputs X`) checks that the folder was generated
+/// from W / X: the manifest records their SHA-256 (bug found by the sweep work: the options were
+/// silently ignored and a folder of other weights was reported VERIFIED).
 #[test]
-#[ignore = "known bug: --no-regen ignores --weights/--inputs (see docs/verification.md)"]
 fn no_regen_refuses_a_folder_of_other_weights() {
     let (t, _dir) = tiny_folder();
-    let r = spartus_gen::load_config(&root().join("configs/tiny.toml")).unwrap();
+    let tiny = root().join("configs/tiny.toml");
+    let r = spartus_gen::load_config(&tiny).unwrap();
     let mut net = spartus_model::design::random_float_net(&r);
     net.layers[0].weight_ih[0] = 0.99;
     let w = t.path().join("w.safetensors");
     fs::write(&w, spartus_model::weights::save_safetensors(&net)).unwrap();
-    let out = Command::new(GEN)
-        .args([
-            "verify",
-            root().join("configs/tiny.toml").to_str().unwrap(),
-            "--no-regen",
-            "--no-lint",
-            "--weights",
-            w.to_str().unwrap(),
-            "--out-dir",
-            "hdl_out",
-        ])
-        .current_dir(t.path())
-        .output()
-        .unwrap();
+    let gen = |args: &[&str]| {
+        let mut all = vec![args[0], tiny.to_str().unwrap()];
+        all.extend_from_slice(&args[1..]);
+        all.extend_from_slice(&["--out-dir", "hdl_out"]);
+        Command::new(GEN)
+            .args(&all)
+            .current_dir(t.path())
+            .output()
+            .unwrap()
+    };
+    let text = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let ws = w.to_str().unwrap();
+    // folder of seeded random weights, verified "with" W
+    let out = gen(&["verify", "--no-regen", "--no-lint", "--weights", ws]);
     assert!(
         !out.status.success(),
-        "a folder of random weights was verified as if generated from {}:\n{}",
-        w.display(),
-        String::from_utf8_lossy(&out.stdout)
+        "a folder of random weights was verified as if generated from {ws}:\n{}",
+        text(&out)
     );
+    assert!(
+        text(&out).contains("seeded random weights"),
+        "{}",
+        text(&out)
+    );
+    // folder generated from W: accepted with W, refused without it and with other weights
+    let out = gen(&["emit", "--weights", ws]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = gen(&["verify", "--no-regen", "--no-lint", "--weights", ws]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = gen(&["verify", "--no-regen", "--no-lint"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("no --weights was given"),
+        "{}",
+        text(&out)
+    );
+    net.layers[0].weight_ih[0] = -0.99;
+    let w2 = t.path().join("w2.safetensors");
+    fs::write(&w2, spartus_model::weights::save_safetensors(&net)).unwrap();
+    let out = gen(&[
+        "verify",
+        "--no-regen",
+        "--no-lint",
+        "--weights",
+        w2.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("other weights"), "{}", text(&out));
 }

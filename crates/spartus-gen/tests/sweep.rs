@@ -33,24 +33,10 @@ struct KnownBug {
     problem: &'static str,
 }
 
-/// The smallest input size over layers: layer 0 has I, later layers H.
-fn min_layer_input(c: &Config) -> usize {
-    if c.model.layers > 1 {
-        c.model.input_size.min(c.model.hidden_size)
-    } else {
-        c.model.input_size
-    }
-}
-
-const KNOWN_BUGS: &[KnownBug] = &[KnownBug {
-    // A layer with fewer input columns than arrays gives an array without x columns:
-    // spartus-hw mac_array.rs compares `queue$q_addr >= base_h` with base_h = 0, a constant
-    // comparison that `verilator -Wall` flags (UNSIGNED), so `gen verify` refuses the design.
-    // The functional replay and the counters pass (checked here regardless).
-    id: "lint-unsigned-empty-x-array",
-    applies: |c| c.hardware.arrays > min_layer_input(c),
-    problem: "Comparison is constant due to unsigned arithmetic",
-}];
+/// Empty: `lint-unsigned-empty-x-array` (an array without x columns compared its queue
+/// address against a constant 0 h-column base) was fixed by carrying the column kind in the
+/// delta-queue entry; the sweep now lints those configs clean.
+const KNOWN_BUGS: &[KnownBug] = &[];
 
 /// Splits a result's problems into known-bug ones and the rest; fails for a known bug that
 /// did not show up.
