@@ -1526,6 +1526,35 @@ mod tests {
     }
 
     #[test]
+    fn multi_case_result_file() {
+        let text = "pass 0\nmismatches 1\noutputs 8\nexpected_outputs 8\ncycles 90\n\
+                    stat_cycles 70\nstat_deltas 9\nsteps 2\ncases 2\ncases_passed 1\n\
+                    case 0 1 1 0 4 30 4 1 0 40\ncase 1 1 0 1 4 40 5 1 41 90\n\
+                    step 0 30 40\nstep 1 40 90\n";
+        let p = Path::new("r.txt");
+        let sim = parse_result(text, p).unwrap();
+        assert_eq!(sim.steps.len(), 2);
+        assert!(!sim.pass);
+        let cases = parse_cases(text, p).unwrap();
+        assert_eq!(cases.len(), 2);
+        assert!(cases[0].pass && !cases[1].pass);
+        assert_eq!(
+            (
+                cases[1].mismatches,
+                cases[1].stat_cycles,
+                cases[1].stat_deltas
+            ),
+            (1, 40, 5)
+        );
+        assert_eq!((cases[1].start_cycle, cases[1].end_cycle), (41, 90));
+        // out of order, a bad verdict or a short line is an error
+        assert!(parse_cases("case 1 1 1 0 4 30 4 1 0 40\n", p).is_err());
+        assert!(parse_cases("case 0 1 2 0 4 30 4 1 0 40\n", p).is_err());
+        assert!(parse_cases("case 0 1 1 0 4 30 4 1 0\n", p).is_err());
+        assert!(parse_cases("pass 1\n", p).unwrap().is_empty());
+    }
+
+    #[test]
     fn yosys_log_classification() {
         let log =
             "Latch inferred for signal `\\top.\\q' from process `\\top.$proc$x.v:2$1': $auto$1\n\
