@@ -48,6 +48,32 @@
 // `steps` and the `step` lines of the result file are B's (for reset, the counters must be
 // 0 right after the pulse - a protocol error otherwise).
 //
+// Multi-case mode (off unless +cases is given; exclusive with the restart options):
+//   +cases=FILE       one sequence length T_c per line (blank lines ignored); x_q.hex and
+//                     h_q.hex of +vectors hold the cases back to back, so params.txt's
+//                     timesteps must equal the sum of the T_c (the `train vectors` layout:
+//                     FILE = seq_lens.txt)
+//   +case_gap=D       between two cases wait d cycles, d uniform in [0, D] (own PRNG
+//                     stream of +seed), before the start_sequence pulse              [0]
+// Case c streams only its own T_c*I inputs (random gaps) and accepts its T_c*H outputs
+// (random stalls), compared bit-exact with its part of h_q.hex. Once all its outputs were
+// accepted the TB waits until stat_steps has counted the case's T_c steps (at most +drain
+// cycles; a protocol error otherwise), then the optional gap, then pulses start_sequence
+// for one cycle with in_valid low, so the next case starts from the zero state exactly like
+// the golden model (the first case starts from reset). An output of case c after its T_c*H
+// is a protocol error. The counters are not cleared by start_sequence: each case's figures
+// are the differences of the raw counters between its start and its pulse decision, so they
+// add up to the run's totals. Result file: the usual keys over the whole run (timesteps =
+// ΣT_c, `step` lines indexed by global step ΣT_<c + t), plus `cases N`, `cases_passed N`
+// and one line per case:
+//   case c T_c pass mismatches outputs stat_cycles stat_deltas steps start_cycle end_cycle
+// (pass 1 = all T_c*H outputs matched and steps = T_c; start_cycle = first cycle after
+// the previous case's pulse (0 for case 0), end_cycle = cycle of its last output).
+//
+// RTL output dump (any mode): +h_out=FILE writes every output of the (final) sequence the TB
+// accepted, in order, one 4-digit hex word per line (the layout of h_q.hex and of
+// `train eval --rtl-h`); written even when the run fails, so a failing case can be inspected.
+//
 // Clocking: every cycle the TB sets its inputs with clock low and evaluates (the
 // negedge-equivalent point, so TB inputs never race the DUT's posedge logic), samples
 // the handshakes (valid & ready), then raises the clock and evaluates. Cycle n is the
@@ -149,6 +175,12 @@ struct Args {
     uint64_t restart_len = 1;
     std::string vectors2;
     bool restart_option_seen = false;  // any +restart_* / +vectors2 besides the trigger
+    // multi-case mode
+    std::string cases;
+    uint64_t case_gap = 0;
+    bool case_gap_seen = false;
+    // RTL output dump
+    std::string h_out;
 };
 
 uint64_t parse_u64(const std::string& key, const std::string& v) {
@@ -211,8 +243,16 @@ Args parse_args(int argc, char** argv) {
         } else if (key == "vectors2") {
             a.vectors2 = val;
             a.restart_option_seen = true;
+        } else if (key == "cases") {
+            a.cases = val;
+        } else if (key == "case_gap") {
+            a.case_gap = parse_u64(key, val);
+            a.case_gap_seen = true;
+        } else if (key == "h_out") {
+            a.h_out = val;
         } else setup_error("unknown plusarg '%s'%s", s);
-        if ((key == "vectors" || key == "result" || key == "vectors2") && val.empty())
+        if ((key == "vectors" || key == "result" || key == "vectors2" || key == "cases" || key == "h_out") &&
+            val.empty())
             setup_error("+%s= needs a value", key);
     }
     if (trig_in && trig_out) setup_error("+%s and +%s are exclusive", "restart_after", "restart_after_outputs");
@@ -222,6 +262,8 @@ Args parse_args(int argc, char** argv) {
         setup_error("+restart_delay, +restart_len, +restart_kind and +vectors2 need +%s or +%s", "restart_after",
                     "restart_after_outputs");
     if (a.vectors2.empty()) a.vectors2 = a.vectors;
+    if (!a.cases.empty() && a.restart) setup_error("+cases cannot be combined with +%s%s", "restart_after*", "");
+    if (a.case_gap_seen && a.cases.empty()) setup_error("+case_gap needs +%s%s", "cases", "");
     return a;
 }
 
@@ -295,6 +337,33 @@ Seq load_seq(const std::string& dir) {
     return q;
 }
 
+// One positive decimal sequence length per line; blank lines are ignored.
+std::vector<uint64_t> read_cases(const std::string& path) {
+    FILE* f = std::fopen(path.c_str(), "r");
+    if (!f) setup_error("cannot open %s: %s", path, std::strerror(errno));
+    std::vector<uint64_t> v;
+    char line[256];
+    unsigned lineno = 0;
+    while (std::fgets(line, sizeof line, f)) {
+        ++lineno;
+        char* p = line;
+        while (*p == ' ' || *p == '\t') ++p;
+        if (*p == '\n' || *p == '\r' || *p == '\0') continue;
+        char* end = nullptr;
+        errno = 0;
+        unsigned long long x = std::strtoull(p, &end, 10);
+        while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') ++end;
+        if (end == p || *end != '\0' || errno != 0 || x == 0 || *p == '-') {
+            std::fclose(f);
+            setup_error("%s: line %s is not a sequence length >= 1", path, std::to_string(lineno));
+        }
+        v.push_back(x);
+    }
+    std::fclose(f);
+    if (v.empty()) setup_error("%s: no cases%s", path);
+    return v;
+}
+
 // ---------------------------------------------------------------------------------------
 struct StepRec {
     int64_t compute_cycles = -1;  // stat_step_cycles when stat_steps became t+1
@@ -335,6 +404,51 @@ struct Harness {
     uint32_t base_cycles = 0, base_deltas = 0, base_steps = 0;  // counters right after the pulse
     std::vector<int64_t> a_step_cycles;                         // A's steps seen before/at the pulse
 
+    // multi-case bookkeeping (+cases)
+    struct CaseRec {
+        uint64_t T = 0;
+        uint64_t mismatches = 0, outputs = 0;
+        uint32_t stat_cycles = 0, stat_deltas = 0, steps = 0;
+        uint64_t start_cycle = 0, end_cycle = 0;
+        bool closed = false;
+    };
+    bool cases_mode = false;
+    std::vector<CaseRec> cases;
+    size_t ci = 0;                           // current case
+    uint64_t case_in_end = 0, case_out_end = 0;  // global input / output index after case ci
+    uint64_t case_step0 = 0;                 // global index of case ci's first step
+    uint32_t case_base_cycles = 0, case_base_deltas = 0, case_base_steps = 0;
+    uint64_t case_wait = 0;      // cycles waited for the case's steps to complete
+    bool case_settled = false;   // its steps completed (or the wait gave up)
+    uint64_t case_gap_left = 0;  // random gap before the pulse
+    std::vector<uint16_t> h_dump;  // outputs of the final sequence, for +h_out
+
+    bool case_passed(const CaseRec& c) const {
+        return c.closed && c.mismatches == 0 && c.outputs == c.T * seq_a.H && c.steps == c.T;
+    }
+    // Record the figures of case ci from the raw counters now (its pulse decision / the end).
+    void close_case() {
+        CaseRec& c = cases[ci];
+        c.stat_cycles = static_cast<uint32_t>(top->stat_cycles) - case_base_cycles;
+        c.stat_deltas = static_cast<uint32_t>(top->stat_deltas) - case_base_deltas;
+        c.steps = static_cast<uint32_t>(top->stat_steps) - case_base_steps;
+        c.closed = true;
+    }
+    // Move on to case ci + 1 (after its pulse); the raw counters now are its base.
+    void open_next_case() {
+        case_step0 += cases[ci].T;
+        ++ci;
+        case_base_cycles = top->stat_cycles;
+        case_base_deltas = top->stat_deltas;
+        case_base_steps = top->stat_steps;
+        last_steps = case_base_steps;
+        case_in_end += cases[ci].T * seq_a.I;
+        case_out_end += cases[ci].T * seq_a.H;
+        case_wait = 0;
+        case_settled = false;
+        cases[ci].start_cycle = cycle;
+    }
+
     void dump() {
 #if VM_TRACE
         if (tfp) tfp->dump(ctx->time());
@@ -373,6 +487,15 @@ struct Harness {
         }
         if (s != last_steps + 1)
             protocol("stat_steps went from %" PRIu64 " to %" PRIu64 " (must count up by one)", last_steps, s);
+        if (cases_mode) {
+            const uint32_t rel_c = s - case_base_steps;
+            if (rel_c >= 1 && rel_c <= cases[ci].T)
+                steps[case_step0 + rel_c - 1].compute_cycles = top->stat_step_cycles;
+            else
+                protocol("case %" PRIu64 ": stat_steps counted %" PRIu64 " steps, T = %" PRIu64, ci, rel_c, cases[ci].T);
+            last_steps = s;
+            return;
+        }
         const uint32_t rel = s - base_steps;
         if (phase == Phase::BeforeRestart) {
             if (rel > seq_a.T)
@@ -422,6 +545,27 @@ struct Harness {
         cur = &seq_a;
         const Seq& fin = args.restart ? seq_b : seq_a;
         steps.assign(fin.T, StepRec{});
+        if (!args.cases.empty()) {
+            cases_mode = true;
+            uint64_t sum = 0;
+            for (uint64_t t : read_cases(args.cases)) {
+                CaseRec c;
+                c.T = t;
+                cases.push_back(c);
+                sum += t;
+            }
+            if (sum != seq_a.T)
+                setup_error("%s: the sequence lengths add up to %s", args.cases,
+                            std::to_string(sum) + ", but timesteps in " + args.vectors +
+                                "/params.txt is " + std::to_string(seq_a.T));
+            case_in_end = cases[0].T * seq_a.I;
+            case_out_end = cases[0].T * seq_a.H;
+        }
+        FILE* hf = nullptr;
+        if (!args.h_out.empty()) {
+            hf = std::fopen(args.h_out.c_str(), "w");
+            if (!hf) setup_error("cannot write %s: %s", args.h_out, std::strerror(errno));
+        }
 
         // Check that the result file can be written before spending time simulating.
         FILE* rf = std::fopen(args.result.c_str(), "w");
@@ -442,7 +586,7 @@ struct Harness {
 #else
         if (!args.trace.empty()) std::fprintf(stderr, "tb: warning: +trace ignored (build with --trace)\n");
 #endif
-        Rng rin(args.seed, 1), rout(args.seed, 2), rdata(args.seed, 3), rrestart(args.seed, 4);
+        Rng rin(args.seed, 1), rout(args.seed, 2), rdata(args.seed, 3), rrestart(args.seed, 4), rcase(args.seed, 5);
 
         // Reset: 2 cycles.
         top->clock = 0;
@@ -470,16 +614,48 @@ struct Harness {
         bool dep_in_reported = false, dep_out_reported = false;
 
         while (!ctx->gotFinish()) {
-            const uint64_t n_in = cur->T * cur->I, n_out = cur->T * cur->H;
-            const bool done = phase == Phase::Final && outputs >= n_out;
+            const uint64_t n_out = cur->T * cur->H;
+            // inputs the TB may offer now: all of the sequence, or only the current case's
+            const uint64_t n_in = cases_mode ? case_in_end : cur->T * cur->I;
+            const bool last_case = !cases_mode || ci + 1 == cases.size();
+            const bool done = phase == Phase::Final && last_case && outputs >= n_out;
             if (!done && cycle >= args.max_cycles) {
                 timeout = true;
                 break;
             }
             if (done) {
+                const bool steps_done = cases_mode ? last_steps - case_base_steps >= cases[ci].T
+                                                   : last_steps - base_steps >= cur->T;
                 if (drain_cycles >= args.drain) break;
-                if (drain_cycles >= 16 && last_steps - base_steps >= cur->T) break;
+                if (drain_cycles >= 16 && steps_done) break;
                 ++drain_cycles;
+            }
+
+            // ---- multi-case schedule: pulse start_sequence between cases ----
+            bool case_pulse = false;
+            if (cases_mode && !last_case && outputs >= case_out_end) {
+                if (!case_settled) {
+                    if (last_steps - case_base_steps >= cases[ci].T) {
+                        case_settled = true;
+                    } else if (case_wait >= args.drain) {
+                        protocol("case %" PRIu64 ": stat_steps counted %" PRIu64
+                                 " steps %" PRIu64 " cycles after its last output",
+                                 ci, last_steps - case_base_steps, case_wait);
+                        case_settled = true;
+                    } else {
+                        ++case_wait;
+                    }
+                    if (case_settled)
+                        case_gap_left = args.case_gap == 0 ? 0 : rcase.next() % (args.case_gap + 1);
+                }
+                if (case_settled) {
+                    if (case_gap_left == 0) {
+                        case_pulse = true;
+                        close_case();
+                    } else {
+                        --case_gap_left;
+                    }
+                }
             }
 
             // ---- restart schedule ----
@@ -498,13 +674,13 @@ struct Harness {
                     }
                 }
             }
-            const bool pulse = phase == Phase::Pulse;
+            const bool pulse = phase == Phase::Pulse || case_pulse;
 
             // ---- drive inputs with the clock low ----
             if (!offering && inputs < n_in) offering = !rin.chance(args.in_gap);
             const bool ready = done ? true : !rout.chance(args.out_stall);
             const uint16_t junk = static_cast<uint16_t>(rdata.next());
-            top->start_sequence = pulse && !args.restart_reset;
+            top->start_sequence = pulse && !args.restart_reset;  // (case pulses: in_valid is low)
             top->reset = pulse && args.restart_reset;
             top->in_valid = offering;
             // When not offering, in_data carries junk: the DUT must not look at it.
@@ -561,7 +737,11 @@ struct Harness {
             ++cycle;
             if (out_fire) {
                 const bool final_seq = phase == Phase::Final;
-                if (outputs < n_out) {
+                if (cases_mode && outputs >= case_out_end && outputs < n_out) {
+                    protocol("case %" PRIu64 ": extra output (0x%04" PRIx64 ") after its T*H outputs, before the "
+                             "start_sequence pulse",
+                             ci, out_data);
+                } else if (outputs < n_out) {
                     const uint64_t t = outputs / cur->H, k = outputs % cur->H;
                     const uint16_t exp = cur->h[outputs];
                     if (out_data != exp) {
@@ -573,6 +753,12 @@ struct Harness {
                                         static_cast<int>(static_cast<int16_t>(exp)), exp, cycle);
                         ++mismatches;
                         if (!final_seq) ++restart_mismatches;
+                        if (cases_mode) ++cases[ci].mismatches;
+                    }
+                    if (final_seq) h_dump.push_back(out_data);
+                    if (cases_mode) {
+                        ++cases[ci].outputs;
+                        cases[ci].end_cycle = cycle;
                     }
                     if (final_seq) {
                         if (k == cur->H - 1) steps[t].end_cycle = static_cast<int64_t>(cycle);
@@ -582,25 +768,31 @@ struct Harness {
                     protocol("extra output #%" PRIu64 " (0x%04" PRIx64 ") after all T*H were received", outputs + 1,
                              out_data);
                 }
-                ++outputs;
+                if (!(cases_mode && outputs >= case_out_end && outputs < n_out)) ++outputs;
             }
             if (in_fire) {
                 ++inputs;
                 offering = false;
             }
             sample_stats();
-            if (pulse && --pulse_left == 0) {
+            if (case_pulse) {
+                open_next_case();
+            } else if (pulse && --pulse_left == 0) {
                 switch_to_b();
                 offering = false;  // an input still offered belongs to the abandoned sequence
             }
             eval_low();
         }
+        if (cases_mode && !cases[ci].closed) close_case();
 
         const Seq& q = *cur;
         const uint64_t n_out = q.T * q.H;
         const bool final_reached = phase == Phase::Final;
         const bool all_out = final_reached && outputs >= n_out;
-        const bool pass = all_out && mismatches == 0 && protocol_errors == 0 && !timeout;
+        uint64_t cases_passed = 0;
+        for (const CaseRec& c : cases) cases_passed += case_passed(c);
+        const bool pass = all_out && mismatches == 0 && protocol_errors == 0 && !timeout &&
+                          cases_passed == cases.size();
         const uint64_t cycles = all_out ? last_output_cycle : cycle;
         const uint64_t out_final = final_reached ? std::min(outputs, n_out) : 0;
         const uint64_t in_final = final_reached ? inputs : 0;
@@ -653,11 +845,29 @@ struct Harness {
             }
             std::fprintf(rf, "restart_step_cycles %s\n", sc.empty() ? "-" : sc.c_str());
         }
+        if (cases_mode) {
+            std::fprintf(rf, "cases %zu\n", cases.size());
+            std::fprintf(rf, "cases_passed %" PRIu64 "\n", cases_passed);
+            for (size_t c = 0; c < cases.size(); ++c) {
+                const CaseRec& r = cases[c];
+                std::fprintf(rf,
+                             "case %zu %" PRIu64 " %d %" PRIu64 " %" PRIu64 " %u %u %u %" PRIu64 " %" PRIu64 "\n", c,
+                             r.T, case_passed(r) ? 1 : 0, r.mismatches, r.outputs, static_cast<unsigned>(r.stat_cycles),
+                             static_cast<unsigned>(r.stat_deltas), static_cast<unsigned>(r.steps), r.start_cycle,
+                             r.end_cycle);
+            }
+        }
         for (uint64_t t = 0; t < fin.T; ++t)
             std::fprintf(rf, "step %" PRIu64 " %" PRId64 " %" PRId64 "\n", t, steps[t].compute_cycles,
                          steps[t].end_cycle);
         const bool write_ok = std::fflush(rf) == 0;
         std::fclose(rf);
+        bool h_ok = true;
+        if (hf) {
+            for (uint16_t v : h_dump) std::fprintf(hf, "%04x\n", v);
+            h_ok = std::fflush(hf) == 0;
+            std::fclose(hf);
+        }
 
         top->final();
 #if VM_TRACE
@@ -672,7 +882,10 @@ struct Harness {
                         " outputs of the first sequence\n",
                         args.restart_reset ? "reset" : "start_sequence", restart_cycle, restart_inputs,
                         restart_outputs);
+        if (cases_mode)
+            std::printf("tb: %" PRIu64 "/%zu cases passed\n", cases_passed, cases.size());
         if (!write_ok) setup_error("writing %s failed", args.result);
+        if (!h_ok) setup_error("writing %s failed", args.h_out);
         return pass ? EXIT_PASS : EXIT_FAIL;
     }
 };

@@ -6,6 +6,7 @@
 //! - [`bench`]: the performance benchmark (the `bench` binary, `scripts/bench.sh`).
 //! - [`artifacts`]: the atomic output folder with its manifest.
 //! - [`sweep`]: random valid configs proven in Verilator (the `sweep` binary, `tests/sweep.rs`).
+//! - [`testset`]: `gen testset`: a whole test set (many sequences) through the RTL in Verilator.
 
 pub mod artifacts;
 pub mod bench;
@@ -13,6 +14,7 @@ pub mod check;
 pub mod emit;
 pub mod sweep;
 pub mod synth;
+pub mod testset;
 pub mod vectors;
 pub mod verify;
 pub mod verilator;

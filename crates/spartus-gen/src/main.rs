@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use spartus_gen::{check, emit, synth, vectors, verify};
+use spartus_gen::{check, emit, synth, testset, vectors, verify};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -100,6 +100,43 @@ enum Command {
         /// Parent folder of the output.
         #[arg(long, default_value = "hdl_out")]
         out_dir: PathBuf,
+    },
+    /// Run a whole test set (many sequences, e.g. from `train vectors`) through the emitted
+    /// Verilog in Verilator: start_sequence between cases, every output bit-exact, counters
+    /// against the cycle model; writes the RTL's h for `train eval --rtl-h`.
+    Testset {
+        /// Config file (TOML).
+        config: PathBuf,
+        /// Trained weights (.safetensors or .npz) the test set's golden h was computed for.
+        #[arg(long)]
+        weights: PathBuf,
+        /// Test-set folder: params.txt, seq_lens.txt, x_q.hex, h_q.hex (`train vectors --out`).
+        #[arg(long)]
+        vectors: PathBuf,
+        /// Only the first N cases.
+        #[arg(long)]
+        max_cases: Option<usize>,
+        /// Parent folder of the output.
+        #[arg(long, default_value = "hdl_out")]
+        out_dir: PathBuf,
+        /// Testbench PRNG seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Probability per cycle that the testbench withholds an input, [0, 1).
+        #[arg(long, default_value_t = 0.2)]
+        in_gap: f64,
+        /// Probability per cycle that the testbench stalls the output, [0, 1).
+        #[arg(long, default_value_t = 0.3)]
+        out_stall: f64,
+        /// Random gap of 0..=N cycles before each start_sequence pulse.
+        #[arg(long, default_value_t = 3)]
+        case_gap: u64,
+        /// Copy the RTL's h (all cases, 4 hex digits per line) here.
+        #[arg(long)]
+        h_out: Option<PathBuf>,
+        /// Write the measured figures as JSON here (read by `train eval --rtl-sim`).
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
     /// Write golden test vectors, memory images and predicted cycles to <out-dir>/<name>/.
     Vectors {
@@ -217,6 +254,38 @@ fn run(cli: Cli) -> Result<()> {
                     "verification failed ({} problem(s)); details in {}/sim/",
                     report.problems.len(),
                     report.dir.display()
+                );
+            }
+        }
+        Some(Command::Testset {
+            config,
+            weights,
+            vectors,
+            max_cases,
+            out_dir,
+            seed,
+            in_gap,
+            out_stall,
+            case_gap,
+            h_out,
+            report,
+        }) => {
+            let mut opts = testset::TestsetOptions::new(config, weights, vectors);
+            opts.vectors.out_dir = out_dir;
+            opts.max_cases = max_cases;
+            opts.seed = seed;
+            opts.in_gap = in_gap;
+            opts.out_stall = out_stall;
+            opts.case_gap = case_gap;
+            opts.h_out = h_out;
+            opts.report = report;
+            let rep = testset::run(&opts)?;
+            print!("{}", rep.summary());
+            if !rep.passed() {
+                anyhow::bail!(
+                    "test set failed ({} problem(s)); details in {}/sim/",
+                    rep.problems.len(),
+                    rep.dir.display()
                 );
             }
         }

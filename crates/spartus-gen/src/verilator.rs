@@ -871,6 +871,8 @@ pub fn parse_result(text: &str, path: &Path) -> Result<SimResult> {
         let f: Vec<&str> = line.split_whitespace().collect();
         match f.as_slice() {
             [] => {}
+            // per-case lines of the multi-case mode: [`parse_cases`]
+            ["case", ..] => {}
             ["step", t, c, e] => {
                 let num = |s: &str| -> Result<i64> {
                     s.parse::<i64>()
@@ -1274,6 +1276,140 @@ pub fn run_plan(dir: &Path, top: &str, plan: &SimPlan) -> Result<PlanReport> {
     })
 }
 
+// ------------------------------------------------------------------------------------------
+// Multi-case runs (`+cases`, `+case_gap`, `+h_out`)
+
+/// One case of a multi-case run: a `case c T pass mismatches outputs stat_cycles stat_deltas
+/// steps start_cycle end_cycle` line of the result file (see the header of `tb.cpp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseRecord {
+    /// Case index.
+    pub case: u64,
+    /// Its time steps T_c.
+    pub timesteps: u64,
+    /// The TB's verdict: all T_c·H outputs matched and `stat_steps` counted T_c steps.
+    pub pass: bool,
+    /// Outputs that differed from the case's part of h_q.hex.
+    pub mismatches: u64,
+    /// Outputs received.
+    pub outputs: u64,
+    /// `stat_cycles` spent on the case.
+    pub stat_cycles: u64,
+    /// `stat_deltas` counted for the case.
+    pub stat_deltas: u64,
+    /// `stat_steps` counted for the case.
+    pub steps: u64,
+    /// First cycle of the case (after the previous case's `start_sequence` pulse).
+    pub start_cycle: u64,
+    /// Cycle of the case's last output.
+    pub end_cycle: u64,
+}
+
+/// Parses the `case` lines of a result file (empty when the run was not a multi-case run).
+pub fn parse_cases(text: &str, path: &Path) -> Result<Vec<CaseRecord>> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.first() != Some(&"case") {
+            continue;
+        }
+        let bad = || HarnessError::Parse {
+            path: path.to_path_buf(),
+            msg: format!("line {}: cannot parse `{line}`", n + 1),
+        };
+        if f.len() != 11 {
+            return Err(bad());
+        }
+        let v = f[1..]
+            .iter()
+            .map(|s| s.parse::<u64>().map_err(|_| bad()))
+            .collect::<Result<Vec<u64>>>()?;
+        if v[2] > 1 || v[0] != out.len() as u64 {
+            return Err(bad());
+        }
+        out.push(CaseRecord {
+            case: v[0],
+            timesteps: v[1],
+            pass: v[2] == 1,
+            mismatches: v[3],
+            outputs: v[4],
+            stat_cycles: v[5],
+            stat_deltas: v[6],
+            steps: v[7],
+            start_cycle: v[8],
+            end_cycle: v[9],
+        });
+    }
+    Ok(out)
+}
+
+/// The result of [`run_tb_cases`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CasesRun {
+    /// The whole run (totals; `steps` indexed by global step).
+    pub sim: SimResult,
+    /// One record per case.
+    pub cases: Vec<CaseRecord>,
+    /// The RTL's h, every accepted output in order (what `+h_out` wrote).
+    pub h: Vec<i16>,
+}
+
+impl CasesRun {
+    /// The run passed and every case passed.
+    pub fn passed(&self) -> bool {
+        self.sim.passed() && !self.cases.is_empty() && self.cases.iter().all(|c| c.pass)
+    }
+}
+
+/// [`run_tb`] in multi-case mode: `opts.vectors` holds the cases back to back, `cases_file`
+/// (relative to `dir` or absolute) their lengths, one per line; the TB pulses
+/// `start_sequence` between cases after a random gap of up to `case_gap` cycles and writes
+/// the RTL's h to `h_out` (relative to `dir` or absolute), which is read back into
+/// [`CasesRun::h`].
+pub fn run_tb_cases(
+    dir: &Path,
+    exe: &Path,
+    opts: &RunOptions,
+    cases_file: &Path,
+    case_gap: u64,
+    h_out: &Path,
+) -> Result<CasesRun> {
+    let mut o = opts.clone();
+    o.extra_plusargs.extend([
+        format!("+cases={}", cases_file.display()),
+        format!("+case_gap={case_gap}"),
+        format!("+h_out={}", h_out.display()),
+    ]);
+    let canon = dir.canonicalize().map_err(io_err(dir))?;
+    let h_path = canon.join(h_out);
+    let _ = fs::remove_file(&h_path);
+    let sim = run_tb(dir, exe, &o)?;
+    let result = canon.join(&o.result);
+    let text = fs::read_to_string(&result).map_err(io_err(&result))?;
+    let cases = parse_cases(&text, &result)?;
+    if cases.is_empty() {
+        return Err(HarnessError::Parse {
+            path: result,
+            msg: "no `case` lines although +cases was given".into(),
+        });
+    }
+    let h_text = fs::read_to_string(&h_path).map_err(io_err(&h_path))?;
+    let h = h_text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(n, l)| {
+            u16::from_str_radix(l.trim(), 16)
+                .map(|v| v as i16)
+                .map_err(|_| HarnessError::Parse {
+                    path: h_path.clone(),
+                    msg: format!("line {}: `{l}` is not a 16-bit hex word", n + 1),
+                })
+        })
+        .collect::<Result<Vec<i16>>>()?;
+    Ok(CasesRun { sim, cases, h })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1387,6 +1523,35 @@ mod tests {
                 "+vectors2=sim/b"
             ]
         );
+    }
+
+    #[test]
+    fn multi_case_result_file() {
+        let text = "pass 0\nmismatches 1\noutputs 8\nexpected_outputs 8\ncycles 90\n\
+                    stat_cycles 70\nstat_deltas 9\nsteps 2\ncases 2\ncases_passed 1\n\
+                    case 0 1 1 0 4 30 4 1 0 40\ncase 1 1 0 1 4 40 5 1 41 90\n\
+                    step 0 30 40\nstep 1 40 90\n";
+        let p = Path::new("r.txt");
+        let sim = parse_result(text, p).unwrap();
+        assert_eq!(sim.steps.len(), 2);
+        assert!(!sim.pass);
+        let cases = parse_cases(text, p).unwrap();
+        assert_eq!(cases.len(), 2);
+        assert!(cases[0].pass && !cases[1].pass);
+        assert_eq!(
+            (
+                cases[1].mismatches,
+                cases[1].stat_cycles,
+                cases[1].stat_deltas
+            ),
+            (1, 40, 5)
+        );
+        assert_eq!((cases[1].start_cycle, cases[1].end_cycle), (41, 90));
+        // out of order, a bad verdict or a short line is an error
+        assert!(parse_cases("case 1 1 1 0 4 30 4 1 0 40\n", p).is_err());
+        assert!(parse_cases("case 0 1 2 0 4 30 4 1 0 40\n", p).is_err());
+        assert!(parse_cases("case 0 1 1 0 4 30 4 1 0\n", p).is_err());
+        assert!(parse_cases("pass 1\n", p).unwrap().is_empty());
     }
 
     #[test]

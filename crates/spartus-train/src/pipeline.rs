@@ -216,6 +216,7 @@ pub fn run(
         rows,
         train_seconds: base.as_ref().map_or(0.0, |b| b.seconds) + dense_td.seconds + fine.seconds,
         eval_seconds: t0.elapsed().as_secs_f64(),
+        rtl: None,
     };
     Ok(RunOutput {
         baseline: base,

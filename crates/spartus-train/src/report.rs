@@ -116,6 +116,196 @@ pub struct EvalReport {
     pub train_seconds: f64,
     /// Evaluation wall time in seconds.
     pub eval_seconds: f64,
+    /// The RTL's accuracy on the test set and the figures measured in Verilator (`train eval
+    /// --rtl-h`, `--rtl-sim`); absent in reports written before the RTL was run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtl: Option<RtlResult>,
+}
+
+/// The "(d) RTL" row: accuracy of the head on the h the generated Verilog produced in
+/// Verilator for every test case, and what the simulation measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RtlResult {
+    /// The RTL h file (`gen testset --h-out`).
+    pub h: String,
+    /// Accuracy counts on the RTL's h (cases, correct, steps; no delta counts).
+    pub stats: EvalStats,
+    /// Cases whose RTL h differs anywhere from the golden model's (required: 0).
+    pub cases_differing: usize,
+    /// What `gen testset --report` measured (None: only the h was given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim: Option<RtlSim>,
+}
+
+/// The figures of `gen testset --report` this report uses (that JSON has more keys).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RtlSim {
+    /// SHA-256 of the weights the RTL was generated from.
+    pub weights_sha256: String,
+    /// Cases run.
+    pub cases: usize,
+    /// Cases the testbench passed bit-exact.
+    pub cases_passed: usize,
+    /// Σ T.
+    pub steps: u64,
+    /// Testbench seed.
+    pub seed: u64,
+    /// Input gap probability.
+    pub in_gap: f64,
+    /// Output stall probability.
+    pub out_stall: f64,
+    /// The hardware's T_upd in the cycle model.
+    pub t_upd: u64,
+    /// Σ stat_cycles (compute cycles counted by the RTL).
+    pub rtl_cycles: u64,
+    /// The cycle model's total.
+    pub model_cycles: u64,
+    /// Measured compute cycles per step.
+    pub rtl_cycles_per_step: f64,
+    /// Model cycles per step.
+    pub model_cycles_per_step: f64,
+    /// Steps whose stat_step_cycles differ from the model.
+    pub step_cycle_mismatches: u64,
+    /// Cases whose counters differ from the model.
+    pub case_counter_mismatches: u64,
+    /// Σ stat_deltas.
+    pub rtl_deltas: u64,
+    /// Golden nonzero Δx.
+    pub nnz_x: u64,
+    /// Golden nonzero Δh.
+    pub nnz_h: u64,
+    /// Zero Δx fraction.
+    pub zero_dx: f64,
+    /// Zero Δh fraction.
+    pub zero_dh: f64,
+    /// Zero W_x fraction (pruned int8).
+    pub zero_wx: f64,
+    /// Zero W_h fraction.
+    pub zero_wh: f64,
+    /// Testbench cycles including stalls, gaps and start_sequence inits.
+    pub wall_cycles: u64,
+    /// Clock (MHz) of the throughput figures.
+    pub clock_mhz: f64,
+    /// Dense-equivalent GOp/s over the measured compute cycles.
+    pub eff_gops: f64,
+    /// Peak 2·A·N·f GOp/s.
+    pub peak_gops: f64,
+    /// eff / peak.
+    pub speedup_over_peak: f64,
+    /// Useful MACs / (A·N · measured cycles).
+    pub mac_utilization: f64,
+}
+
+impl EvalReport {
+    /// The float-vs-golden-vs-RTL summary: (a) float dense, (b) float pruned, (c) golden
+    /// (quantized + pruned + Δ), (d) RTL, and the measured hardware figures.
+    pub fn rtl_markdown(&self) -> String {
+        let mut s = String::new();
+        let Some(rtl) = &self.rtl else {
+            return s;
+        };
+        let dense = self.rows.first().filter(|r| r.label == "dense");
+        let n = self.rows.len();
+        let pruned = (n >= 2)
+            .then(|| &self.rows[n - 2])
+            .filter(|r| r.label != "dense");
+        let last = self.rows.last();
+        let _ = writeln!(
+            s,
+            "\n## Float → golden → RTL on the whole test set ({} cases)\n",
+            rtl.stats.cases
+        );
+        let _ = writeln!(s, "| | model | arithmetic | test accuracy |");
+        let _ = writeln!(s, "|---|---|---|---|");
+        let acc = |st: &EvalStats| {
+            format!(
+                "{:.2}% ({}/{})",
+                100.0 * st.accuracy(),
+                st.correct,
+                st.cases
+            )
+        };
+        if let Some(r) = dense {
+            let _ = writeln!(s, "| (a) | dense | float64 | {} |", acc(&r.float));
+        }
+        if let Some(r) = pruned {
+            let _ = writeln!(s, "| (b) | {} | float64 | {} |", r.label, acc(&r.float));
+        }
+        if let Some(r) = last {
+            let _ = writeln!(
+                s,
+                "| (c) | {} | golden: int8 weights, Q8.8, Θ on the Q8.8 grid (bit-exact SPEC model) | {} |",
+                r.label,
+                acc(&r.golden)
+            );
+            let _ = writeln!(
+                s,
+                "| (d) | {} | emitted Verilog in Verilator | {} |",
+                r.label,
+                acc(&rtl.stats)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\n(d) is the head applied to the h the RTL produced (`{}`); cases whose RTL h differs \
+             from the golden h anywhere: **{}**.",
+            rtl.h, rtl.cases_differing
+        );
+        if let Some(m) = &rtl.sim {
+            let _ = writeln!(
+                s,
+                "\nVerilator run: {} cases back to back ({} steps), `start_sequence` between cases, \
+                 random input gaps {} and output stalls {} (seed {}); {}/{} cases bit-exact.\n",
+                m.cases, m.steps, m.in_gap, m.out_stall, m.seed, m.cases_passed, m.cases
+            );
+            let _ = writeln!(s, "| measured in the RTL | value |");
+            let _ = writeln!(s, "|---|---|");
+            let _ = writeln!(
+                s,
+                "| compute cycles/step (`stat_cycles`) | {:.1} (cycle model with hw T_upd = {}: {:.1}; steps differing: {}, cases differing: {}) |",
+                m.rtl_cycles_per_step,
+                m.t_upd,
+                m.model_cycles_per_step,
+                m.step_cycle_mismatches,
+                m.case_counter_mismatches
+            );
+            let _ = writeln!(
+                s,
+                "| nonzero deltas (`stat_deltas`) | {} (golden Δx + Δh: {}) |",
+                m.rtl_deltas,
+                m.nnz_x + m.nnz_h
+            );
+            let _ = writeln!(
+                s,
+                "| temporal sparsity: zero Δx / zero Δh | {:.1}% / {:.1}% |",
+                100.0 * m.zero_dx,
+                100.0 * m.zero_dh
+            );
+            let _ = writeln!(
+                s,
+                "| weight sparsity: zero W_x / W_h (int8, pruned) | {:.2}% / {:.2}% |",
+                100.0 * m.zero_wx,
+                100.0 * m.zero_wh
+            );
+            let _ = writeln!(
+                s,
+                "| effective throughput at {} MHz (dense-equivalent ops) | {:.2} GOp/s vs dense peak {:.2} GOp/s = **{:.2}x** over peak |",
+                m.clock_mhz, m.eff_gops, m.peak_gops, m.speedup_over_peak
+            );
+            let _ = writeln!(
+                s,
+                "| MAC utilization (useful MACs / (N · cycles)) | {:.1}% |",
+                100.0 * m.mac_utilization
+            );
+            let _ = writeln!(
+                s,
+                "| testbench cycles incl. stalls, gaps, inits | {} ({:.1}/step) |",
+                m.wall_cycles,
+                m.wall_cycles as f64 / m.steps.max(1) as f64
+            );
+        }
+        s
+    }
 }
 
 impl EvalReport {
@@ -192,6 +382,7 @@ impl EvalReport {
                 );
             }
         }
+        s.push_str(&self.rtl_markdown());
         let _ = writeln!(
             s,
             "\nTraining {:.1} s, evaluation {:.1} s (this machine).",

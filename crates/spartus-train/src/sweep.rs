@@ -242,7 +242,7 @@ impl Sweep {
              epochs {}+{}, QAT={}, seeds {:?}. Test-set accuracy in %; with several seeds: mean (min–max). \
              Golden = bit-exact integer model (int8 weights, Q8.8). Zero Δ and cycles/step from the \
              golden run at the row's Θ (SPEC §6 model, M_arr = 1), with the SPEC reference \
-             T_upd = R = {} and with the generated hardware's T_upd = H + 17 = {}.\n",
+             T_upd = R = {} and with the generated hardware's T_upd = {} (`spartus_model::cycles::hw_t_upd`, H + 17 when written).\n",
             b.hidden,
             b.pe_count,
             b.rows_per_pe(),

@@ -7,6 +7,7 @@
 //! train sweep [OPTIONS]           accuracy vs weight sparsity and vs Θ (table + SVG)
 //! train vectors --model M.safetensors --out DIR   whole test set as RTL replay vectors
 //! train eval --model M.safetensors --rtl-h DIR/h_rtl.hex   RTL accuracy from its h
+//! train eval --dense D --rtl-h H --rtl-sim S.json --add-to reports/jvowels   + RTL row
 //! ```
 
 use anyhow::{bail, Context, Result};
@@ -19,7 +20,9 @@ use spartus_train::export::{
 };
 use spartus_train::model::Params;
 use spartus_train::pipeline::{self, accel, dataset_hashes};
-use spartus_train::report::{default_hw_t_upd, eval_row, reference_t_upd_for, EvalReport};
+use spartus_train::report::{
+    default_hw_t_upd, eval_row, reference_t_upd_for, EvalReport, RtlResult, RtlSim,
+};
 use spartus_train::sweep::{run_sweep, Sweep};
 use spartus_train::train::{Prepared, Progress, TrainConfig};
 use std::path::{Path, PathBuf};
@@ -116,6 +119,14 @@ struct EvalArgs {
     /// adds the RTL accuracy and the number of cases that differ from the golden model.
     #[arg(long)]
     rtl_h: Option<PathBuf>,
+    /// JSON of `gen testset --report` for the same RTL run: adds the figures measured in
+    /// Verilator (cycles, deltas, speedup, utilization). Needs --rtl-h.
+    #[arg(long, requires = "rtl_h")]
+    rtl_sim: Option<PathBuf>,
+    /// Add the RTL result to an existing report of `train` (<prefix>.json, <prefix>.md) for
+    /// the same model, keeping its rows and training figures. Needs --rtl-h.
+    #[arg(long, requires = "rtl_h", conflicts_with = "report")]
+    add_to: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -304,28 +315,98 @@ fn eval(a: EvalArgs) -> Result<()> {
         rows,
         train_seconds: 0.0,
         eval_seconds: t0.elapsed().as_secs_f64(),
+        rtl: None,
     };
-    print!("{}", report.markdown());
-    let mut extra = serde_json::json!({ "model": a.model });
+    let mut report = report;
+    let model_sha = format!(
+        "{:x}",
+        <sha2::Sha256 as sha2::Digest>::digest(
+            std::fs::read(&a.model).with_context(|| a.model.display().to_string())?
+        )
+    );
     if let Some(path) = &a.rtl_h {
         let r = gen_config("eval", &meta.accel(i), 1)?.resolve()?;
         let (_, golden) = golden_eval(&params, &data.test, &r, meta.pool)?;
         let h = read_h_hex(path, &data.test, params.hidden_size)?;
         let (st, mismatched) = accuracy_from_h(&params, &data.test, &h, &golden, meta.pool)
             .map_err(anyhow::Error::msg)?;
-        println!(
-            "\nRTL ({}): accuracy {:.2}% ({}/{}), cases differing from golden: {mismatched}",
-            path.display(),
-            100.0 * st.accuracy(),
-            st.correct,
-            st.cases
-        );
-        extra["rtl"] = serde_json::json!({ "h": path, "accuracy": st.accuracy(), "correct": st.correct, "cases": st.cases, "mismatched_cases": mismatched });
+        let sim = match &a.rtl_sim {
+            Some(p) => Some(read_rtl_sim(p, &model_sha, st.cases)?),
+            None => None,
+        };
+        report.rtl = Some(RtlResult {
+            h: path.display().to_string(),
+            stats: st,
+            cases_differing: mismatched,
+            sim,
+        });
     }
-    if let Some(prefix) = &a.report {
+    let mut extra = serde_json::json!({ "model": a.model, "model_sha256": model_sha });
+    if let Some(prefix) = &a.add_to {
+        // Keep the training run's report (rows, timing, log) and add the RTL result.
+        let path = prefix.with_extension("json");
+        let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| path.display().to_string())?;
+        if json.get("model_sha256").and_then(|v| v.as_str()) != Some(model_sha.as_str()) {
+            bail!(
+                "{}: model_sha256 is not the one of {} (the report belongs to another model)",
+                path.display(),
+                a.model.display()
+            );
+        }
+        let mut old: EvalReport =
+            serde_json::from_value(json.clone()).with_context(|| path.display().to_string())?;
+        old.rtl = report.rtl.take();
+        report = old;
+        extra = json;
+        if let Some(obj) = extra.as_object_mut() {
+            obj.remove("rtl");
+        }
+    }
+    print!("{}", report.markdown());
+    if let Some(rtl) = &report.rtl {
+        if rtl.cases_differing != 0 {
+            bail!(
+                "the RTL h differs from the golden model in {} case(s): (c) and (d) must be identical; no report written",
+                rtl.cases_differing
+            );
+        }
+        if let Some(m) = &rtl.sim {
+            if m.step_cycle_mismatches != 0 || m.case_counter_mismatches != 0 {
+                bail!(
+                    "the RTL counters differ from the cycle model ({} step(s), {} case(s)); no report written",
+                    m.step_cycle_mismatches,
+                    m.case_counter_mismatches
+                );
+            }
+        }
+    }
+    if let Some(prefix) = a.report.as_ref().or(a.add_to.as_ref()) {
         write_report(prefix, &report, extra)?;
     }
     Ok(())
+}
+
+/// Read `gen testset --report` JSON and check that it is about this model and test set.
+fn read_rtl_sim(path: &Path, model_sha: &str, cases: usize) -> Result<RtlSim> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let sim: RtlSim = serde_json::from_str(&text).with_context(|| path.display().to_string())?;
+    if sim.weights_sha256 != model_sha {
+        bail!(
+            "{}: weights_sha256 {} is not the model's {model_sha} (RTL generated from other weights)",
+            path.display(),
+            sim.weights_sha256
+        );
+    }
+    if sim.cases != cases {
+        bail!(
+            "{}: {} cases simulated, the test set has {cases} (run gen testset without --max-cases)",
+            path.display(),
+            sim.cases
+        );
+    }
+    Ok(sim)
 }
 
 /// Read `h[case][t][k]` written in the `vectors` layout (4 hex digits per line, all cases).
