@@ -6,9 +6,11 @@
 //! - [`bench`]: the performance benchmark (the `bench` binary, `scripts/bench.sh`).
 //! - [`artifacts`]: the atomic output folder with its manifest.
 //! - [`sweep`]: random valid configs proven in Verilator (the `sweep` binary, `tests/sweep.rs`).
+//! - [`board`]: the UART board top (`gen board`, `gen synth --board`), docs/board.md.
 
 pub mod artifacts;
 pub mod bench;
+pub mod board;
 pub mod check;
 pub mod emit;
 pub mod sweep;
