@@ -5,16 +5,18 @@ Streams an input sequence x (int16 Q8.8, shape [T, I]) to the board one time ste
 and prints h_t (int16 Q8.8 and real value) for every step; optionally compares with expected
 outputs, and prints the accelerator's counters at the end.
 
-NOT TESTED ON HARDWARE: no board was attached where this was written. The byte protocol it
-speaks is the one the Verilator testbench (testbenches/verilator/tb_uart.cpp) proves against
-the RTL, bit-serially; this script itself has only been checked against that description.
+NOT TESTED ON HARDWARE: no board was attached where this was written. It is tested against
+the simulated bridge instead: testbenches/verilator/tb_uart.cpp with +tcp=PORT serves the
+Verilated RTL's UART pins on a TCP socket (--port tcp:127.0.0.1:PORT), see
+crates/spartus-gen/tests/board_uart.rs.
 
 Usage:
   python3 scripts/spartus_uart.py --port /dev/ttyUSB1 --vectors hdl_out/tiny-board/vectors
   python3 scripts/spartus_uart.py --port /dev/ttyUSB0 --x x_q.npy [--expect h_q.hex]
 
   --port PORT     serial device (iCEBreaker: the second FTDI interface, usually
-                  /dev/ttyUSB1; ULX3S: /dev/ttyUSB0), or any pyserial URL
+                  /dev/ttyUSB1; ULX3S: /dev/ttyUSB0), any pyserial URL, or
+                  tcp:HOST:PORT for the simulated bridge (tb_uart +tcp=PORT; no pyserial)
   --baud N        baud rate of the bitstream (default 115200)
   --vectors DIR   a gen output's vectors/ folder: x_q.hex in, h_q.hex expected
   --x FILE        inputs instead: .hex (4 hex digits per line, T*I lines) or .npy int16 [T, I]
@@ -25,7 +27,7 @@ Usage:
   --reset         send 'R' (reset, counters cleared) instead of 'S' before the sequence
   --quiet         print only the summary
 
-Needs python3 and pyserial (`pip install pyserial`); numpy is not needed.
+Needs python3 and, for serial ports, pyserial (`pip install pyserial`); numpy is not needed.
 Exit code: 0 ok, 1 mismatches, 2 usage or communication error.
 """
 
@@ -91,8 +93,47 @@ def load(path):
     return read_hex(path)
 
 
+class TcpPort:
+    """The simulated UART of tb_uart +tcp=PORT, with the two calls of pyserial used here."""
+
+    def __init__(self, spec):
+        import socket
+        host, _, port = spec.rpartition(":")
+        try:
+            self.sock = socket.create_connection((host, int(port)), timeout=TIMEOUT_S)
+        except (OSError, ValueError) as e:
+            die(f"cannot connect to tcp:{spec}: {e}")
+        self.sock.settimeout(TIMEOUT_S)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def write(self, data):
+        self.sock.sendall(data)
+
+    def flush(self):
+        pass
+
+    def read(self, n):
+        import socket
+        out = b""
+        while len(out) < n:
+            try:
+                chunk = self.sock.recv(n - len(out))
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out
+
+    def close(self):
+        self.sock.close()
+
+
 class Bridge:
     def __init__(self, port, baud):
+        if port.startswith("tcp:"):
+            self.s = TcpPort(port[4:])
+            return
         try:
             import serial  # pyserial
         except ImportError:
@@ -171,6 +212,7 @@ def main():
           f"stat_step_cycles {q[3]}")
     if expect is not None:
         print(f"{steps} steps, {steps * n_out} h words, {mismatches} mismatches")
+    b.s.close()
     sys.exit(1 if mismatches else 0)
 
 

@@ -25,6 +25,14 @@
 //   +max_cycles=N   give up (timeout) after N cycles in total                     [200000000]
 //   +result=FILE    result file                                                   [sim/uart_result.txt]
 //   +max_report=N   print at most N mismatch lines                                [10]
+//   +tcp=PORT       instead of the golden run: serve the UART on 127.0.0.1:PORT (0: any free
+//                   port) for a host program such as scripts/spartus_uart.py with
+//                   --port tcp:127.0.0.1:PORT. Bytes received on the socket are sent on rx
+//                   bit-serially, bytes decoded from tx go back on the socket. Simulated time
+//                   stands still while the bridge is idle and the socket has nothing. Ends
+//                   when the client closes; result keys: pass (no framing error), bytes_sent,
+//                   bytes_received, framing_errors, cycles, timeout.
+//   +portfile=FILE  with +tcp: write the port number to FILE once listening
 //
 // Checks: the 'I' reply (magic 'S' 'P', I and H of params.txt, no flag), the 'S' / 'R' acks,
 // every h word of every step, the stop bit of every byte the DUT sends (framing), no byte
@@ -47,6 +55,13 @@
 
 #include "Vtop.h"
 #include "verilated.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cinttypes>
 #include <cmath>
@@ -193,6 +208,71 @@ static std::map<std::string, std::string> read_params(const std::string& path) {
     return kv;
 }
 
+// +tcp mode: a host program talks to the simulated UART over a socket.
+static int serve_tcp(int port, const std::string& portfile, FILE* rf) {
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    if (ls < 0) die("socket() failed");
+    int one = 1;
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    if (bind(ls, (sockaddr*)&a, sizeof a) != 0 || listen(ls, 1) != 0) die("cannot listen on 127.0.0.1:" + std::to_string(port));
+    socklen_t al = sizeof a;
+    getsockname(ls, (sockaddr*)&a, &al);
+    int bound = ntohs(a.sin_port);
+    printf("tb: listening on 127.0.0.1:%d\n", bound);
+    fflush(stdout);
+    if (!portfile.empty()) {
+        std::string tmp = portfile + ".tmp";
+        FILE* pf = fopen(tmp.c_str(), "w");
+        if (!pf) die("cannot write " + portfile);
+        fprintf(pf, "%d\n", bound);
+        fclose(pf);
+        if (rename(tmp.c_str(), portfile.c_str()) != 0) die("cannot write " + portfile);
+    }
+    int cs = accept(ls, nullptr, nullptr);
+    if (cs < 0) die("accept() failed");
+    close(ls);
+    setsockopt(cs, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // one byte per reply byte
+    bool open_ = true;
+    while (open_ && !gave_up) {
+        while (!rxq.empty()) {
+            uint8_t b = rxq.front();
+            rxq.pop_front();
+            if (send(cs, &b, 1, MSG_NOSIGNAL) != 1) open_ = false;
+        }
+        bool idle = !dut->busy && dec_bit < 0;
+        pollfd p{cs, POLLIN, 0};
+        int r = poll(&p, 1, idle ? 1000 : 0);
+        if (r > 0) {
+            uint8_t buf[256];
+            ssize_t n = recv(cs, buf, sizeof buf, 0);
+            if (n <= 0) break;  // client closed
+            for (ssize_t i = 0; i < n && !gave_up; i++) send_byte(buf[i]);
+        } else if (!idle) {
+            idle_cycles((uint64_t)div_);
+        }
+    }
+    while (!rxq.empty() && open_) {
+        uint8_t b = rxq.front();
+        rxq.pop_front();
+        if (send(cs, &b, 1, MSG_NOSIGNAL) != 1) open_ = false;
+    }
+    close(cs);
+    bool pass = framing_errors == 0 && !gave_up;
+    fprintf(rf, "pass %d\nbytes_sent %" PRIu64 "\nbytes_received %" PRIu64 "\nframing_errors %" PRIu64
+                "\ncycles %" PRIu64 "\ntimeout %d\n",
+            pass ? 1 : 0, bytes_sent, bytes_received, framing_errors, cycle, gave_up ? 1 : 0);
+    fclose(rf);
+    printf("tb: tcp session closed: %" PRIu64 " bytes in, %" PRIu64 " out, %" PRIu64 " cycles\n", bytes_sent,
+           bytes_received, cycle);
+    dut->final();
+    delete dut;
+    return pass ? 0 : 1;
+}
+
 static uint32_t le32(const std::vector<uint8_t>& b, size_t at) {
     return (uint32_t)b[at] | ((uint32_t)b[at + 1] << 8) | ((uint32_t)b[at + 2] << 16) |
            ((uint32_t)b[at + 3] << 24);
@@ -232,6 +312,22 @@ int main(int argc, char** argv) {
     max_cycles = (uint64_t)num("max_cycles", 2e8);
     int max_report = (int)num("max_report", 10);
     rng.seed(seed);
+
+    std::string tcp, portfile;
+    if (plus("tcp", tcp)) {
+        plus("portfile", portfile);
+        int port = (int)num("tcp", 0);
+        if (port < 0 || port > 65535) die("+tcp must be a port number");
+        FILE* rf = fopen(result.c_str(), "w");
+        if (!rf) die("cannot write " + result);
+        dut = new Vtop;
+        dut->rx = 1;
+        dut->rst_in = 0;
+        dut->clk = 0;
+        dut->eval();
+        idle_cycles(64);  // power-on reset
+        return serve_tcp(port, portfile, rf);
+    }
 
     auto params = read_params(vectors + "/params.txt");
     auto need = [&](const char* k) -> long {

@@ -2,8 +2,9 @@
 // `gen synth --board`; protocol, wiring and host side in docs/board.md).
 //
 // Ports:  clk; rst_in (active high, synchronized here; a power-on counter holds reset for
-//         the first 32 cycles); rx / tx (8N1 UART pins, idle high); busy (a command, an x
-//         word, a step or a reply is in flight); err (sticky: any of the error flags below).
+//         the first 32 cycles); rx / tx (8N1 UART pins, idle high); busy (a frame, an x
+//         word, a step whose h words have not all been sent, or a reply is in flight; low
+//         means the bridge waits for the host); err (sticky: any of the error flags below).
 // Parameter: CLKS_PER_BIT = clock / baud, rounded (>= 4); e.g. 104 at 12 MHz and 217 at
 //         25 MHz for 115200 baud.
 // Byte protocol (host -> board; every command has a reply of fixed length):
@@ -43,6 +44,8 @@ module @TOP@_uart #(
     localparam [WW-1:0] LAST_WORD = @LAST_WORD@;  // I - 1
     localparam [15:0] I16 = 16'd@I@;
     localparam [15:0] H16 = 16'd@H@;
+    localparam integer HW = @HW@;               // h word counter width
+    localparam [HW-1:0] H_WORDS = @H_WORDS@;      // H
     localparam integer TW = $clog2(640 * CLKS_PER_BIT + 1);
     localparam integer TIMEOUT_I = 640 * CLKS_PER_BIT;  // 64 byte times
     localparam [TW-1:0] TIMEOUT = TIMEOUT_I[TW-1:0];
@@ -133,6 +136,7 @@ module @TOP@_uart #(
     reg  [7:0]   lo_byte = 8'd0;
     reg  [WW-1:0] nword = {WW{1'b0}};
     reg  [TW-1:0] idle = {TW{1'b0}};
+    reg  [HW-1:0] h_left = {HW{1'b0}};  // h words of the current step not yet accepted
 
     always @(posedge clk) begin
         start_cmd   <= 1'b0;
@@ -141,6 +145,7 @@ module @TOP@_uart #(
         if (rst) begin
             cstate       <= C_IDLE;
             lo_half      <= 1'b0;
+            h_left       <= {HW{1'b0}};
             h_hi_pending <= 1'b0;
             rep_left     <= 5'd0;
             flags        <= 4'd0;
@@ -154,6 +159,7 @@ module @TOP@_uart #(
                 rep_idx  <= rep_idx + 1'b1;
                 rep_left <= rep_left - 1'b1;
             end
+            if (out_valid && out_ready && h_left != {HW{1'b0}}) h_left <= h_left - 1'b1;
             if (rx_ferr) flags[0] <= 1'b1;
             if (fifo_overflow) flags[2] <= 1'b1;
             case (cstate)
@@ -168,6 +174,7 @@ module @TOP@_uart #(
                         8'h53: begin                                   // 'S'
                             start_cmd    <= 1'b1;
                             h_hi_pending <= 1'b0;
+                            h_left       <= {HW{1'b0}};
                             rep_kind     <= R_BYTE;
                             rep_byte     <= 8'h53;
                             rep_left     <= 5'd1;
@@ -175,6 +182,7 @@ module @TOP@_uart #(
                         8'h52: begin                                   // 'R'
                             reset_cmd    <= 1'b1;
                             h_hi_pending <= 1'b0;
+                            h_left       <= {HW{1'b0}};
                             flags        <= 4'd0;
                             rep_kind     <= R_BYTE;
                             rep_byte     <= 8'h52;
@@ -209,7 +217,10 @@ module @TOP@_uart #(
                             fifo_wvalid <= 1'b1;
                             lo_half     <= 1'b0;
                             nword       <= nword + 1'b1;
-                            if (nword == LAST_WORD) cstate <= C_IDLE;
+                            if (nword == LAST_WORD) begin
+                                cstate <= C_IDLE;
+                                h_left <= H_WORDS;
+                            end
                         end
                     end else if (idle == TIMEOUT) begin
                         flags[3] <= 1'b1;
@@ -223,6 +234,6 @@ module @TOP@_uart #(
     end
 
     assign busy = (cstate == C_X) || x_valid || out_valid || h_hi_pending
-                  || (rep_left != 5'd0) || !tx_ready;
+                  || (h_left != {HW{1'b0}}) || (rep_left != 5'd0) || !tx_ready;
     assign err  = flags != 4'd0;
 endmodule

@@ -15,6 +15,7 @@
 //! | render + write the board RTL and constraints | [`write_board`] | `rtl/*.v`, `constraints/` |
 //! | build `testbenches/verilator/tb_uart.cpp` (embedded) | [`build_uart_tb`] | `sim/tb_uart.cpp`, `sim/uart_obj/`, `sim/uart_build.log` |
 //! | run it, parse its result file | [`run_uart_tb`] | `sim/uart_result*.txt` / `.log` |
+//! | serve the simulated UART on TCP for a host program | [`serve_tcp`] | `sim/uart_tcp.*` |
 //! | synthesize a pin top for a board | [`board_synth`] | `synth/<target>-<board>/` with the bitstream |
 
 use std::collections::BTreeMap;
@@ -194,11 +195,14 @@ pub fn render(
     let ulx = clks_per_bit(Board::Ulx3s.clock_hz(), baud)?;
     let aw = (usize::BITS - (input_size.max(2) - 1).leading_zeros()) as usize; // ceil(log2 I), >= 1
     let ww = (usize::BITS - input_size.leading_zeros()) as usize; // 2^ww > I - 1
+    let hw = (usize::BITS - output_size.leading_zeros()) as usize; // 2^hw > H
     let subst = |t: &str| {
         t.replace("@TOP@", top)
             .replace("@AW@", &aw.to_string())
             .replace("@WW@", &ww.to_string())
             .replace("@LAST_WORD@", &format!("{ww}'d{}", input_size - 1))
+            .replace("@H_WORDS@", &format!("{hw}'d{output_size}"))
+            .replace("@HW@", &hw.to_string())
             .replace("@I@", &input_size.to_string())
             .replace("@H@", &output_size.to_string())
             .replace("@CLKS_ICEBREAKER@", &ice.to_string())
@@ -560,6 +564,70 @@ pub fn run_uart_tb(dir: &Path, exe: &Path, opts: &UartRunOptions) -> Result<Uart
     Ok(r)
 }
 
+/// Starts a built `tb_uart` in `+tcp` mode in `dir`: the simulated bridge's UART is served on
+/// 127.0.0.1:`port` (0: any free port) for one client, e.g. `scripts/spartus_uart.py --port
+/// tcp:127.0.0.1:<port>`. Waits until it listens (at most `wait_s` seconds) and returns the
+/// running process and the port. The process ends when the client disconnects; its result
+/// file is `sim/uart_tcp.txt`, its output `sim/uart_tcp.log`.
+pub fn serve_tcp(
+    dir: &Path,
+    exe: &Path,
+    div: u32,
+    port: u16,
+    wait_s: f64,
+) -> Result<(std::process::Child, u16)> {
+    let dir = dir.canonicalize().map_err(|source| HarnessError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let portfile = dir.join("sim/uart_tcp.port");
+    let _ = fs::remove_file(&portfile);
+    let log_path = dir.join("sim/uart_tcp.log");
+    let log = fs::File::create(&log_path).map_err(|source| HarnessError::Io {
+        path: log_path.clone(),
+        source,
+    })?;
+    let log2 = log.try_clone().map_err(|source| HarnessError::Io {
+        path: log_path.clone(),
+        source,
+    })?;
+    let mut child = Command::new(exe)
+        .current_dir(&dir)
+        .arg(format!("+div={div}"))
+        .arg(format!("+tcp={port}"))
+        .arg("+portfile=sim/uart_tcp.port")
+        .arg("+result=sim/uart_tcp.txt")
+        .stdin(std::process::Stdio::null())
+        .stdout(log)
+        .stderr(log2)
+        .spawn()
+        .map_err(|source| HarnessError::Io {
+            path: exe.to_path_buf(),
+            source,
+        })?;
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(p) = fs::read_to_string(&portfile)
+            .ok()
+            .and_then(|t| t.trim().parse::<u16>().ok())
+        {
+            return Ok((child, p));
+        }
+        let exited = child.try_wait().ok().flatten();
+        if exited.is_some() || start.elapsed().as_secs_f64() > wait_s {
+            let _ = child.kill();
+            let _ = child.wait();
+            let text = fs::read_to_string(&log_path).unwrap_or_default();
+            return Err(HarnessError::MissingInput(format!(
+                "tb_uart +tcp={port} did not start listening ({}); log {}:\n{text}",
+                exited.map_or("still waiting".to_string(), |s| s.to_string()),
+                log_path.display()
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 // ------------------------------------------------------------------------------------------
 // Synthesis
 
@@ -647,6 +715,7 @@ mod tests {
         );
         assert!(bridge.contains("LAST_WORD = 3'd4;"));
         assert!(bridge.contains("I16 = 16'd5;") && bridge.contains("H16 = 16'd3;"));
+        assert!(bridge.contains("HW = 2;") && bridge.contains("H_WORDS = 2'd3;"));
         assert!(get("rtl/board_icebreaker.v").contains("CLKS_PER_BIT = 104"));
         assert!(get("rtl/board_ulx3s.v").contains("CLKS_PER_BIT = 217"));
         // FIFO depth: I = 1 still gets 2 words; I = 4 exactly 4; I = 1 word counter 1 bit

@@ -136,6 +136,11 @@ enum Command {
         /// Host baud error in the simulation (bit period div*(1+skew)), |skew| < 0.5.
         #[arg(long, default_value_t = 0.02)]
         skew: f64,
+        /// After the check, serve the simulated bridge's UART on 127.0.0.1:PORT (0: any free
+        /// port) for one session of a host program, e.g. `python3 scripts/spartus_uart.py
+        /// --port tcp:127.0.0.1:PORT --vectors <dir>/vectors`.
+        #[arg(long)]
+        tcp: Option<u16>,
     },
     /// Write golden test vectors, memory images and predicted cycles to <out-dir>/<name>/.
     Vectors {
@@ -293,6 +298,7 @@ fn run(cli: Cli) -> Result<()> {
             seed,
             gap,
             skew,
+            tcp,
         }) => {
             let resolved = spartus_gen::load_config(&config)?;
             let dir = out_dir.join(&resolved.config.name);
@@ -328,6 +334,18 @@ fn run(cli: Cli) -> Result<()> {
                 anyhow::bail!(
                     "the UART board top failed in Verilator; details in {}",
                     dir.join("sim/uart_result.log").display()
+                );
+            }
+            if let Some(port) = tcp {
+                let (mut child, port) = board::serve_tcp(&dir, &build.exe, div, port, 30.0)?;
+                println!(
+                    "simulated bridge listening on 127.0.0.1:{port} (one session), e.g.\n  python3 scripts/spartus_uart.py --port tcp:127.0.0.1:{port} --vectors {}",
+                    dir.join("vectors").display()
+                );
+                let status = child.wait()?;
+                println!(
+                    "session ended ({status}); result in {}",
+                    dir.join("sim/uart_tcp.txt").display()
                 );
             }
         }

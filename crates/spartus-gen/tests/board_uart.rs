@@ -271,3 +271,69 @@ fn tiny_board_bitstreams_for_icebreaker_and_ulx3s() {
         "{md}"
     );
 }
+
+#[test]
+fn host_script_against_the_simulated_bridge() {
+    // scripts/spartus_uart.py (the documented host program) talks to the Verilated bridge
+    // over tb_uart's +tcp socket: the same bytes it would send to a board's serial port.
+    let out = tempfile::tempdir().unwrap();
+    let (dir, top) = emit(&root().join("configs/tiny.toml"), out.path());
+    let div = 16;
+    let build = board::build_uart_tb(&dir, &top, div, 1).unwrap_or_else(|e| panic!("{e}"));
+    let script = root().join("scripts/spartus_uart.py");
+    let host = |args: &[&str]| {
+        let (mut tb, port) = board::serve_tcp(&dir, &build.exe, div, 0, 60.0).unwrap();
+        let o = std::process::Command::new("python3")
+            .arg(&script)
+            .arg("--port")
+            .arg(format!("tcp:127.0.0.1:{port}"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("python3 (installed by scripts/install-tools.sh)");
+        let tb_status = tb.wait().unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        let result = fs::read_to_string(dir.join("sim/uart_tcp.txt")).unwrap();
+        (o.status.code(), stdout, stderr, tb_status.code(), result)
+    };
+
+    let (code, stdout, stderr, tb_code, result) = host(&["--vectors", "vectors", "--quiet"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert_eq!(tb_code, Some(0), "{result}");
+    assert!(
+        stdout.contains("bridge: I = 4, H = 8, error flags 0x0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("200 steps, 1600 h words, 0 mismatches"),
+        "{stdout}"
+    );
+    let predicted = predicted_total_cycles(&dir);
+    assert!(
+        stdout.contains(&format!("counters: stat_cycles {predicted}, stat_deltas "))
+            && stdout.contains("stat_steps 200,"),
+        "{stdout}"
+    );
+    assert!(result.contains("framing_errors 0"), "{result}");
+
+    // Expected outputs that differ in one word: the script reports it and exits 1.
+    let mut lines = hex_lines(&dir.join("vectors/h_q.hex"));
+    let w = u16::from_str_radix(&lines[19], 16).unwrap() ^ 1;
+    lines[19] = format!("{w:04x}");
+    fs::write(dir.join("h_bad.hex"), lines.join("\n") + "\n").unwrap();
+    let (code, stdout, _, _, _) = host(&[
+        "--x",
+        "vectors/x_q.npy",
+        "--expect",
+        "h_bad.hex",
+        "--steps",
+        "5",
+    ]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("MISMATCH at k = [3]"), "t=2, k=3: {stdout}");
+    assert!(
+        stdout.contains("5 steps, 40 h words, 1 mismatches"),
+        "{stdout}"
+    );
+}
