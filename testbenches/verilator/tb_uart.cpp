@@ -11,6 +11,9 @@
 //   verilator --cc rtl/<top>.v rtl/uart_rx.v rtl/uart_tx.v rtl/board_fifo.v rtl/board_uart.v
 //             --top-module <top>_uart -GCLKS_PER_BIT=<div> --exe <abs>/tb_uart.cpp --build
 //             --prefix Vtop -Mdir sim/uart_obj -o tb_uart
+// With a board's pin top instead of the bridge (same checks through the board's port names):
+//   ... rtl/board_icebreaker.v --top-module <top>_icebreaker -CFLAGS -DTB_BOARD_ICEBREAKER
+//   ... rtl/board_ulx3s.v      --top-module <top>_ulx3s      -CFLAGS -DTB_BOARD_ULX3S
 // Run (from hdl_out/<name>/):
 //   sim/uart_obj/tb_uart +div=<div> +vectors=vectors +result=sim/uart_result.txt
 //
@@ -76,6 +79,33 @@
 #include <string>
 #include <vector>
 
+// The DUT's pins. Default: the bridge <top>_uart. Built with -DTB_BOARD_ICEBREAKER or
+// -DTB_BOARD_ULX3S the testbench drives that board's pin top instead (<top>_icebreaker /
+// <top>_ulx3s, Verilated with -GCLKS_PER_BIT=<div>): its port names, the reset button held
+// released and the LEDs (active low on the iCEBreaker) read as busy / err.
+#if defined(TB_BOARD_ICEBREAKER)
+#define PIN_CLK CLK
+#define PIN_RX RX
+#define PIN_TX TX
+#define RELEASE_RESET() (dut->BTN_N = 1)
+#define BUSY() (!dut->LEDG_N)
+#define ERR() (!dut->LEDR_N)
+#elif defined(TB_BOARD_ULX3S)
+#define PIN_CLK clk_25mhz
+#define PIN_RX ftdi_txd
+#define PIN_TX ftdi_rxd
+#define RELEASE_RESET() (dut->btn = 0)
+#define BUSY() (dut->led & 1)
+#define ERR() ((dut->led >> 1) & 1)
+#else
+#define PIN_CLK clk
+#define PIN_RX rx
+#define PIN_TX tx
+#define RELEASE_RESET() (dut->rst_in = 0)
+#define BUSY() (dut->busy)
+#define ERR() (dut->err)
+#endif
+
 static Vtop* dut = nullptr;
 static uint64_t cycle = 0;
 static uint64_t max_cycles = 200000000ULL;
@@ -91,7 +121,7 @@ static uint8_t dec_shift = 0;
 static int prev_tx = 1;
 
 static void decode_tx() {
-    int tx = dut->tx;
+    int tx = dut->PIN_TX;
     if (dec_bit < 0) {
         if (prev_tx == 1 && tx == 0) {
             dec_bit = 0;
@@ -120,9 +150,9 @@ static void decode_tx() {
 }
 
 static void tick() {
-    dut->clk = 0;
+    dut->PIN_CLK = 0;
     dut->eval();
-    dut->clk = 1;
+    dut->PIN_CLK = 1;
     dut->eval();
     cycle++;
     decode_tx();
@@ -143,11 +173,11 @@ static void send_byte(uint8_t b) {
     uint64_t t0 = cycle;
     for (int k = 0; k < 10 && !gave_up; k++) {
         int level = k == 0 ? 0 : (k == 9 ? 1 : (b >> (k - 1)) & 1);
-        dut->rx = level;
+        dut->PIN_RX = level;
         uint64_t end = t0 + (uint64_t)std::llround((k + 1) * period);
         while (cycle < end && !gave_up) tick();
     }
-    dut->rx = 1;
+    dut->PIN_RX = 1;
     bytes_sent++;
     if (gap_bits > 0) {
         std::uniform_real_distribution<double> u(0.0, gap_bits);
@@ -243,7 +273,7 @@ static int serve_tcp(int port, const std::string& portfile, FILE* rf) {
             rxq.pop_front();
             if (send(cs, &b, 1, MSG_NOSIGNAL) != 1) open_ = false;
         }
-        bool idle = !dut->busy && dec_bit < 0;
+        bool idle = !BUSY() && dec_bit < 0;
         pollfd p{cs, POLLIN, 0};
         int r = poll(&p, 1, idle ? 1000 : 0);
         if (r > 0) {
@@ -321,9 +351,9 @@ int main(int argc, char** argv) {
         FILE* rf = fopen(result.c_str(), "w");
         if (!rf) die("cannot write " + result);
         dut = new Vtop;
-        dut->rx = 1;
-        dut->rst_in = 0;
-        dut->clk = 0;
+        dut->PIN_RX = 1;
+        RELEASE_RESET();
+        dut->PIN_CLK = 0;
         dut->eval();
         idle_cycles(64);  // power-on reset
         return serve_tcp(port, portfile, rf);
@@ -345,9 +375,9 @@ int main(int argc, char** argv) {
     if (!rf) die("cannot write " + result);
 
     dut = new Vtop;
-    dut->rx = 1;
-    dut->rst_in = 0;
-    dut->clk = 0;
+    dut->PIN_RX = 1;
+    RELEASE_RESET();
+    dut->PIN_CLK = 0;
     dut->eval();
     idle_cycles(64);  // power-on reset
 
@@ -469,7 +499,7 @@ int main(int argc, char** argv) {
     uint64_t extra = rxq.size();
     if (extra) fail(std::to_string(extra) + " extra byte(s) on tx");
     if (framing_errors) errors += framing_errors;
-    int end_busy = dut->busy, end_err = dut->err;
+    int end_busy = BUSY() ? 1 : 0, end_err = ERR() ? 1 : 0;
     if (end_busy) fail("busy still high at the end");
     if (end_err) fail("err high at the end");
     if (gave_up) fail("max_cycles reached");

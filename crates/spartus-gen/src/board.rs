@@ -13,7 +13,8 @@
 //! | step | function | writes |
 //! |---|---|---|
 //! | render + write the board RTL and constraints | [`write_board`] | `rtl/*.v`, `constraints/` |
-//! | build `testbenches/verilator/tb_uart.cpp` (embedded) | [`build_uart_tb`] | `sim/tb_uart.cpp`, `sim/uart_obj/`, `sim/uart_build.log` |
+//! | build `testbenches/verilator/tb_uart.cpp` (embedded) for the bridge | [`build_uart_tb`] | `sim/tb_uart.cpp`, `sim/uart_obj/`, `sim/uart_obj.log` |
+//! | the same for a board's pin top | [`build_board_tb`] | `sim/uart_<board>_obj/`, `.log` |
 //! | run it, parse its result file | [`run_uart_tb`] | `sim/uart_result*.txt` / `.log` |
 //! | serve the simulated UART on TCP for a host program | [`serve_tcp`] | `sim/uart_tcp.*` |
 //! | synthesize a pin top for a board | [`board_synth`] | `synth/<target>-<board>/` with the bitstream |
@@ -273,6 +274,24 @@ pub fn write_board(dir: &Path, top: &str, baud: u32) -> Result<Vec<String>> {
 /// `CLKS_PER_BIT = div` and the embedded `tb_uart.cpp` into `sim/uart_obj/tb_uart`, run in
 /// `dir` with `-j jobs`. Designs with more than 2 MB of RTL are compiled with `-O0`.
 pub fn build_uart_tb(dir: &Path, top: &str, div: u32, jobs: u32) -> Result<TbBuild> {
+    build_tb_for(dir, top, None, div, jobs)
+}
+
+/// Like [`build_uart_tb`], but for the pin top of `board` (`<top>_icebreaker` /
+/// `<top>_ulx3s`, with `CLKS_PER_BIT = div` instead of the board's divisor): the testbench
+/// then drives the board's port names, holds its reset button released and reads busy / err
+/// from its LEDs. Into `sim/uart_<board>_obj/tb_uart`.
+pub fn build_board_tb(dir: &Path, top: &str, board: Board, div: u32, jobs: u32) -> Result<TbBuild> {
+    build_tb_for(dir, top, Some(board), div, jobs)
+}
+
+fn build_tb_for(
+    dir: &Path,
+    top: &str,
+    board: Option<Board>,
+    div: u32,
+    jobs: u32,
+) -> Result<TbBuild> {
     if div < 4 {
         return Err(HarnessError::InvalidOption(format!(
             "div = {div} clocks per bit must be at least 4"
@@ -283,7 +302,21 @@ pub fn build_uart_tb(dir: &Path, top: &str, div: u32, jobs: u32) -> Result<TbBui
         source,
     })?;
     let rtl = format!("rtl/{top}.v");
-    for f in std::iter::once(rtl.as_str()).chain(BRIDGE_SOURCES) {
+    let mut sources: Vec<String> = std::iter::once(rtl.clone())
+        .chain(BRIDGE_SOURCES.iter().map(|s| s.to_string()))
+        .collect();
+    let (top_module, obj, define) = match board {
+        None => (uart_top(top), "sim/uart_obj".to_string(), None),
+        Some(b) => {
+            sources.push(b.source());
+            (
+                b.top_module(top),
+                format!("sim/uart_{}_obj", b.name()),
+                Some(format!("-DTB_BOARD_{}", b.name().to_ascii_uppercase())),
+            )
+        }
+    };
+    for f in &sources {
         if !dir.join(f).is_file() {
             return Err(HarnessError::MissingInput(format!(
                 "{}/{f} does not exist (run `gen board` or board::write_board first)",
@@ -311,23 +344,25 @@ pub fn build_uart_tb(dir: &Path, top: &str, div: u32, jobs: u32) -> Result<TbBui
     let big = fs::metadata(dir.join(&rtl))
         .map(|m| m.len() > crate::verify::BIG_RTL_BYTES)
         .unwrap_or(false);
-    let log = sim.join("uart_build.log");
+    let log = dir.join(&obj).with_extension("log");
     let mut cmd = Command::new(exe);
     cmd.arg("--cc")
-        .arg(&rtl)
-        .args(BRIDGE_SOURCES)
-        .args(["--top-module", &uart_top(top)])
+        .args(&sources)
+        .args(["--top-module", &top_module])
         .arg(format!("-GCLKS_PER_BIT={div}"))
         .arg("--exe")
         .arg(&tb)
         .args(["--build", "-j", &jobs.max(1).to_string(), "-O3"])
-        .args(["--prefix", "Vtop", "-Mdir", "sim/uart_obj", "-o", "tb_uart"])
+        .args(["--prefix", "Vtop", "-Mdir", &obj, "-o", "tb_uart"])
         .args(["-Wno-fatal", "-Wno-lint", "-Wno-style"]);
+    if let Some(d) = define {
+        cmd.args(["-CFLAGS", &d]);
+    }
     if big {
         cmd.args(["-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"]);
     }
     let ran = run_logged(&mut cmd, &dir, &log)?;
-    let bin = sim.join("uart_obj").join("tb_uart");
+    let bin = dir.join(&obj).join("tb_uart");
     if !ran.status.success() || !bin.is_file() {
         return Err(tool_failed(
             "verilator build of the UART bridge",

@@ -183,14 +183,19 @@ fn two_layers_odd_input_size_over_the_uart_bit_exact() {
 
 #[test]
 fn tiny_board_bitstreams_for_icebreaker_and_ulx3s() {
-    // The config that is put on the boards: first proven over the UART in Verilator...
+    // The config that is put on the boards: first proven over the UART in Verilator, through
+    // each board's own pin top (port names, button and LED polarity)...
     let out = tempfile::tempdir().unwrap();
     let (dir, top) = emit(&root().join("configs/tiny-board.toml"), out.path());
-    let build = board::build_uart_tb(&dir, &top, 8, 1).unwrap_or_else(|e| panic!("{e}"));
-    let mut o = UartRunOptions::new(8);
-    o.gap = 1.0;
-    let r = board::run_uart_tb(&dir, &build.exe, &o).unwrap();
-    assert_passed(&r, &dir);
+    for b in Board::ALL {
+        let build = board::build_board_tb(&dir, &top, b, 8, 1).unwrap_or_else(|e| panic!("{e}"));
+        let mut o = UartRunOptions::new(8);
+        o.gap = 1.0;
+        o.result = PathBuf::from(format!("sim/uart_result_{b}.txt"));
+        let r = board::run_uart_tb(&dir, &build.exe, &o).unwrap();
+        eprintln!("{b} pin top: {}", r.summary());
+        assert_passed(&r, &dir);
+    }
 
     // ...then synthesized with the real pins at the board clocks: it fits, meets timing and
     // yields a bitstream.
