@@ -170,6 +170,30 @@ pub fn clks_per_bit(clock_hz: u64, baud: u32) -> Result<u32> {
     Ok(div as u32)
 }
 
+/// Checks that `baud` works on every board's clock ([`clks_per_bit`]).
+pub fn check_baud(baud: u32) -> Result<()> {
+    for b in Board::ALL {
+        clks_per_bit(b.clock_hz(), baud)?;
+    }
+    Ok(())
+}
+
+/// Checks the simulation options of [`build_uart_tb`] / [`run_uart_tb`] before any work.
+pub fn check_sim_options(div: u32, gap: f64, skew: f64) -> Result<()> {
+    if div < 4 {
+        return Err(HarnessError::InvalidOption(format!(
+            "div = {div} clocks per bit must be at least 4"
+        )));
+    }
+    let skew_ok = skew.is_finite() && skew.abs() < 0.5;
+    if !skew_ok || !(0.0..=1000.0).contains(&gap) {
+        return Err(HarnessError::InvalidOption(format!(
+            "skew = {skew} must be in (-0.5, 0.5) and gap = {gap} in [0, 1000]"
+        )));
+    }
+    Ok(())
+}
+
 /// The rendered board files: `(path relative to the design folder, text)`.
 ///
 /// `input_size` is I of layer 0, `output_size` H of the last layer; the x FIFO holds
@@ -535,13 +559,7 @@ pub fn parse_uart_result(text: &str, path: &Path) -> Result<UartSimResult> {
 /// Runs a built `tb_uart` in `dir` and parses its result file. A failing DUT is not an
 /// `Err` (check [`UartSimResult::passed`]); `Err` means the run itself went wrong.
 pub fn run_uart_tb(dir: &Path, exe: &Path, opts: &UartRunOptions) -> Result<UartSimResult> {
-    let skew_ok = opts.skew.is_finite() && opts.skew.abs() < 0.5;
-    if !skew_ok || !(0.0..=1000.0).contains(&opts.gap) {
-        return Err(HarnessError::InvalidOption(format!(
-            "skew = {} must be in (-0.5, 0.5) and gap = {} in [0, 1000]",
-            opts.skew, opts.gap
-        )));
-    }
+    check_sim_options(opts.div, opts.gap, opts.skew)?;
     let dir = dir.canonicalize().map_err(|source| HarnessError::Io {
         path: dir.to_path_buf(),
         source,

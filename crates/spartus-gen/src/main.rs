@@ -212,6 +212,9 @@ fn run(cli: Cli) -> Result<()> {
                     );
                 }
             }
+            if board.is_some() {
+                board::check_baud(baud)?;
+            }
             if board.is_some() && no_wrap {
                 anyhow::bail!(
                     "--no-wrap does not apply to --board (the board top has its own pins)"
@@ -301,6 +304,8 @@ fn run(cli: Cli) -> Result<()> {
             tcp,
         }) => {
             let resolved = spartus_gen::load_config(&config)?;
+            board::check_baud(baud)?;
+            board::check_sim_options(div, gap, skew)?;
             let dir = out_dir.join(&resolved.config.name);
             if no_regen {
                 verify::check_folder(&dir, &resolved.config.to_toml())?;
