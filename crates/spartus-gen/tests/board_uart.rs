@@ -151,7 +151,7 @@ fn tiny_over_the_uart_bit_exact_and_the_checks_bite() {
     assert!(!r.passed(), "{}", r.summary());
     assert!(r.errors > 0);
 
-    // The wrong divisor on the host side is refused before anything runs.
+    // A divisor below 4 clocks per bit is refused before Verilator runs.
     assert!(board::build_uart_tb(&dir, &top, 3, 1).is_err());
 }
 
