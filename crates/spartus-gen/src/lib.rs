@@ -7,9 +7,11 @@
 //! - [`artifacts`]: the atomic output folder with its manifest.
 //! - [`sweep`]: random valid configs proven in Verilator (the `sweep` binary, `tests/sweep.rs`).
 //! - [`testset`]: `gen testset`: a whole test set (many sequences) through the RTL in Verilator.
+//! - [`board`]: the UART board top (`gen board`, `gen synth --board`), docs/board.md.
 
 pub mod artifacts;
 pub mod bench;
+pub mod board;
 pub mod check;
 pub mod emit;
 pub mod sweep;

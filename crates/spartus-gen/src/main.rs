@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use spartus_gen::{check, emit, synth, testset, vectors, verify};
+use spartus_gen::{board, check, emit, synth, testset, vectors, verify};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -97,6 +97,14 @@ enum Command {
         /// has more I/O bits than small packages have pins).
         #[arg(long)]
         no_wrap: bool,
+        /// Synthesize the UART board top with the board's pins instead (icebreaker: target
+        /// ice40-up5k at 12 MHz; ulx3s: ecp5-85k at 25 MHz) and write its bitstream; see
+        /// docs/board.md.
+        #[arg(long)]
+        board: Option<String>,
+        /// UART baud rate of the board top (with --board).
+        #[arg(long, default_value_t = board::DEFAULT_BAUD)]
+        baud: u32,
         /// Parent folder of the output.
         #[arg(long, default_value = "hdl_out")]
         out_dir: PathBuf,
@@ -137,6 +145,39 @@ enum Command {
         /// Write the measured figures as JSON here (read by `train eval --rtl-sim`).
         #[arg(long)]
         report: Option<PathBuf>,
+    },
+    /// Regenerate <out-dir>/<name>/, add the UART board top (rtl/board_*.v, constraints/) and
+    /// prove it end to end in Verilator: the golden x_t go in bit-serially on the rx pin, every
+    /// h_t coming out of the tx pin must match bit-exact (docs/board.md).
+    Board {
+        /// Config file (TOML).
+        config: PathBuf,
+        /// Use the existing folder (refused when it does not match its manifest).
+        #[arg(long)]
+        no_regen: bool,
+        /// Parent folder of the output.
+        #[arg(long, default_value = "hdl_out")]
+        out_dir: PathBuf,
+        /// UART baud rate of the board pin tops.
+        #[arg(long, default_value_t = board::DEFAULT_BAUD)]
+        baud: u32,
+        /// Clock cycles per bit in the simulation (a small divisor keeps it fast), >= 4.
+        #[arg(long, default_value_t = 16)]
+        div: u32,
+        /// Testbench PRNG seed (byte gaps).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Random idle after each host byte, up to this many bit times.
+        #[arg(long, default_value_t = 2.0)]
+        gap: f64,
+        /// Host baud error in the simulation (bit period div*(1+skew)), |skew| < 0.5.
+        #[arg(long, default_value_t = 0.02)]
+        skew: f64,
+        /// After the check, serve the simulated bridge's UART on 127.0.0.1:PORT (0: any free
+        /// port) for one session of a host program, e.g. `python3 scripts/spartus_uart.py
+        /// --port tcp:127.0.0.1:PORT --vectors <dir>/vectors`.
+        #[arg(long)]
+        tcp: Option<u16>,
     },
     /// Write golden test vectors, memory images and predicted cycles to <out-dir>/<name>/.
     Vectors {
@@ -194,12 +235,32 @@ fn run(cli: Cli) -> Result<()> {
             freq,
             no_regen,
             no_wrap,
+            board: board_name,
+            baud,
             out_dir,
         }) => {
             let resolved = spartus_gen::load_config(&config)?;
-            let target_name = match target {
-                Some(t) => t,
-                None => match resolved.config.target.fpga {
+            let board: Option<board::Board> = board_name.as_deref().map(str::parse).transpose()?;
+            if let (Some(b), Some(t)) = (board, target.as_deref()) {
+                if t != b.target().name() {
+                    anyhow::bail!(
+                        "--board {b} needs --target {} (or no --target), not {t}",
+                        b.target()
+                    );
+                }
+            }
+            if board.is_some() {
+                board::check_baud(baud)?;
+            }
+            if board.is_some() && no_wrap {
+                anyhow::bail!(
+                    "--no-wrap does not apply to --board (the board top has its own pins)"
+                );
+            }
+            let target_name = match (target, board) {
+                (Some(t), _) => t,
+                (None, Some(b)) => b.target().name().to_string(),
+                (None, None) => match resolved.config.target.fpga {
                     spartus_model::config::Fpga::None => anyhow::bail!(
                         "target.fpga = \"none\" in {}: give --target ice40-up5k|ice40-hx8k|ecp5-85k|ecp5-25k",
                         config.display()
@@ -219,6 +280,17 @@ fn run(cli: Cli) -> Result<()> {
                     out_dir,
                 };
                 emit::write(&opts)?;
+            }
+            if let Some(b) = board {
+                board::write_board(&dir, &resolved.top_name, baud)?;
+                let report = board::board_synth(&dir, &resolved.top_name, b, freq, 1)?;
+                let all = synth::update_reports(&dir, &report)?;
+                print!("{}", synth::render_markdown(&all));
+                println!(
+                    "bitstream: {}",
+                    dir.join(board::bitstream_path(b)).display()
+                );
+                return Ok(());
             }
             let mut opts =
                 synth::SynthOptions::new(freq.unwrap_or(resolved.config.target.clock_mhz));
@@ -286,6 +358,68 @@ fn run(cli: Cli) -> Result<()> {
                     "test set failed ({} problem(s)); details in {}/sim/",
                     rep.problems.len(),
                     rep.dir.display()
+                );
+            }
+        }
+        Some(Command::Board {
+            config,
+            no_regen,
+            out_dir,
+            baud,
+            div,
+            seed,
+            gap,
+            skew,
+            tcp,
+        }) => {
+            let resolved = spartus_gen::load_config(&config)?;
+            board::check_baud(baud)?;
+            board::check_sim_options(div, gap, skew)?;
+            let dir = out_dir.join(&resolved.config.name);
+            if no_regen {
+                verify::check_folder(&dir, &resolved.config.to_toml())?;
+            } else {
+                let opts = vectors::VectorsOptions {
+                    config,
+                    weights: None,
+                    inputs: None,
+                    out_dir,
+                };
+                emit::write(&opts)?;
+            }
+            let files = board::write_board(&dir, &resolved.top_name, baud)?;
+            println!("wrote {} board files in {}", files.len(), dir.display());
+            let build = board::build_uart_tb(&dir, &resolved.top_name, div, 1)?;
+            let mut opts = board::UartRunOptions::new(div);
+            opts.seed = seed;
+            opts.gap = gap;
+            opts.skew = skew;
+            let r = board::run_uart_tb(&dir, &build.exe, &opts)?;
+            println!(
+                "{} (build {:.1} s, run {:.1} s)",
+                r.summary(),
+                build.seconds,
+                r.seconds
+            );
+            for m in r.messages.iter().take(20) {
+                println!("{m}");
+            }
+            if !r.passed() {
+                anyhow::bail!(
+                    "the UART board top failed in Verilator; details in {}",
+                    dir.join("sim/uart_result.log").display()
+                );
+            }
+            if let Some(port) = tcp {
+                let (mut child, port) = board::serve_tcp(&dir, &build.exe, div, port, 30.0)?;
+                println!(
+                    "simulated bridge listening on 127.0.0.1:{port} (one session), e.g.\n  python3 scripts/spartus_uart.py --port tcp:127.0.0.1:{port} --vectors {}",
+                    dir.join("vectors").display()
+                );
+                let status = child.wait()?;
+                println!(
+                    "session ended ({status}); result in {}",
+                    dir.join("sim/uart_tcp.txt").display()
                 );
             }
         }

@@ -130,6 +130,15 @@ pub struct SynthOptions {
     pub wrap: bool,
     /// Board constraints (`.pcf` for iCE40, `.lpf` for ECP5); None: nextpnr places the I/Os.
     pub constraints: Option<PathBuf>,
+    /// Further Verilog sources, relative to the design folder (e.g. the UART board top).
+    pub extra_sources: Vec<String>,
+    /// Synthesize this module instead of the design's top (implies no wrapper).
+    pub synth_top: Option<String>,
+    /// Name of the run: output folder `synth/<name>/`, bitstream `<name>.bin` / `.bit` and
+    /// key in `reports/synth.json` (default: the target name).
+    pub name: Option<String>,
+    /// Board label recorded in the report (e.g. `icebreaker`).
+    pub board: Option<String>,
 }
 
 impl SynthOptions {
@@ -140,6 +149,10 @@ impl SynthOptions {
             seed: 1,
             wrap: true,
             constraints: None,
+            extra_sources: Vec::new(),
+            synth_top: None,
+            name: None,
+            board: None,
         }
     }
 }
@@ -249,9 +262,20 @@ pub struct SynthReport {
     pub seconds: BTreeMap<String, f64>,
     /// Output folder of the run, relative to the design folder.
     pub output_dir: String,
+    /// Name of the run when it is not the target name (e.g. `ice40-up5k-icebreaker`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_name: Option<String>,
+    /// Board of a board-top run (`icebreaker`, `ulx3s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board: Option<String>,
 }
 
 impl SynthReport {
+    /// Key in `reports/synth.json`: the run name, else the target name.
+    pub fn key(&self) -> &str {
+        self.run_name.as_deref().unwrap_or(&self.target)
+    }
+
     /// The logic-cell BEL of the family and its utilization (`ICESTORM_LC`: LUT+FF+carry
     /// cells; `TRELLIS_COMB`: LUT4 halves of slices).
     pub fn logic_cells(&self) -> Option<(&str, Utilization)> {
@@ -421,6 +445,41 @@ pub fn synth(dir: &Path, top: &str, target: Target, opts: &SynthOptions) -> Resu
             dir.display()
         )));
     }
+    let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if let Some(t) = &opts.synth_top {
+        if !ident(t) {
+            return Err(HarnessError::InvalidOption(format!(
+                "synth top `{t}` is not a plain Verilog identifier"
+            )));
+        }
+    }
+    let name = opts
+        .name
+        .clone()
+        .unwrap_or_else(|| target.name().to_string());
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(HarnessError::InvalidOption(format!(
+            "run name `{name}` must be [A-Za-z0-9_-]+"
+        )));
+    }
+    for f in &opts.extra_sources {
+        let bad = f.starts_with('/') || f.contains("..") || f.contains(char::is_whitespace);
+        if bad {
+            return Err(HarnessError::InvalidOption(format!(
+                "extra source `{f}` must be a relative path inside the design folder, without spaces"
+            )));
+        }
+        if !dir.join(f).is_file() {
+            return Err(HarnessError::MissingInput(format!(
+                "{}/{f} does not exist",
+                dir.display()
+            )));
+        }
+    }
     // Fail early with the install hint instead of inside the script.
     find_tool("bash")?;
     find_tool("yosys")?;
@@ -454,6 +513,13 @@ pub fn synth(dir: &Path, top: &str, target: Target, opts: &SynthOptions) -> Resu
     if !opts.wrap {
         cmd.arg("--no-wrap");
     }
+    for f in &opts.extra_sources {
+        cmd.args(["--extra", f]);
+    }
+    if let Some(t) = &opts.synth_top {
+        cmd.args(["--synth-top", t]);
+    }
+    cmd.args(["--name", &name]);
     if let Some(c) = &opts.constraints {
         let (flag, ext) = match target.family() {
             Family::Ice40 => ("--pcf", "pcf"),
@@ -471,7 +537,7 @@ pub fn synth(dir: &Path, top: &str, target: Target, opts: &SynthOptions) -> Resu
         })?;
         cmd.arg(flag).arg(abs);
     }
-    let log = synth_dir.join(format!("{}.run.log", target.name()));
+    let log = synth_dir.join(format!("{name}.run.log"));
     let ran = run_logged(&mut cmd, &dir, &log)?;
     if !ran.status.success() {
         return Err(tool_failed(
@@ -482,14 +548,20 @@ pub fn synth(dir: &Path, top: &str, target: Target, opts: &SynthOptions) -> Resu
             &ran,
         ));
     }
-    let report = read_run(&dir, top, target)?;
+    let mut report = read_named_run(&dir, top, target, &name)?;
+    report.board = opts.board.clone();
     update_reports(&dir, &report)?;
     Ok(report)
 }
 
 /// Reads the outputs of a finished script run in `<dir>/synth/<target>/`.
 pub fn read_run(dir: &Path, top: &str, target: Target) -> Result<SynthReport> {
-    let rel = format!("synth/{}", target.name());
+    read_named_run(dir, top, target, target.name())
+}
+
+/// Reads the outputs of a finished script run in `<dir>/synth/<name>/` (`--name`).
+pub fn read_named_run(dir: &Path, top: &str, target: Target, name: &str) -> Result<SynthReport> {
+    let rel = format!("synth/{name}");
     let out = dir.join(&rel);
     let read = |name: &str| -> Result<(PathBuf, String)> {
         let p = out.join(name);
@@ -553,6 +625,8 @@ pub fn read_run(dir: &Path, top: &str, target: Target) -> Result<SynthReport> {
         tool_versions,
         seconds,
         output_dir: rel,
+        run_name: (name != target.name()).then(|| name.to_string()),
+        board: None,
     })
 }
 
@@ -573,7 +647,7 @@ pub fn update_reports(dir: &Path, report: &SynthReport) -> Result<SynthReports> 
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
-    all.insert(report.target.clone(), report.clone());
+    all.insert(report.key().to_string(), report.clone());
     let json = serde_json::to_string_pretty(&all)
         .map_err(|e| parse_err(&json_path, e.to_string()))?
         + "\n";
@@ -615,8 +689,12 @@ pub fn render_markdown(all: &SynthReports) -> String {
         };
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            r.target,
-            r.top,
+            r.key(),
+            if r.board.is_some() {
+                &r.synth_top
+            } else {
+                &r.top
+            },
             fmax,
             r.constraint_mhz,
             if r.met { "met" } else { "**NOT MET**" },
@@ -632,9 +710,18 @@ pub fn render_markdown(all: &SynthReports) -> String {
     for r in all.values() {
         s.push_str(&format!(
             "\n## {} ({} {}, seed {})\n\n",
-            r.target, r.device, r.package, r.seed
+            r.key(),
+            r.device,
+            r.package,
+            r.seed
         ));
-        if r.wrapped {
+        if let Some(b) = &r.board {
+            s.push_str(&format!(
+                "Board top `{}` for the {b}: the UART bridge around `{}` with the board's pin \
+                 constraints (docs/board.md); bitstream in `{}/`.\n\n",
+                r.synth_top, r.top, r.output_dir
+            ));
+        } else if r.wrapped {
             s.push_str(&format!(
                 "`{}` was synthesized inside the 5-pin serial wrapper `{}` (adds about 70 FFs and 85 LUTs; \
                  all its I/O paths are register to register).\n\n",
