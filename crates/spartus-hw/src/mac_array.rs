@@ -14,7 +14,11 @@
 //! - `init_valid`, `init_addr`, `gate_mode`, `rd_addr`: broadcast to the PEs.
 //! - `reset_stats`, `dl_in`, `dl_out`: popped-delta counter, chained through arrays/layers.
 //! - `sel`: PE whose M words go to the chain (aligned with the PEs' registered read data);
-//!   `chain_out_* = chain_in_* + M_sel,*` (wrap32).
+//!   `chain_out_* = chain_in_* + M_sel,*` (wrap32); an array built with `chain_first` (the
+//!   first array of a chain) ignores `chain_in_*` (treated as 0).
+//!
+//! With gate lanes (G > 1) the layer builds G sub-arrays per array, each with the PEs of one
+//! lane; they receive the same pushes and run in lockstep (see `spec::layer_specs`).
 //!
 //! Issue engine: for a popped entry (address base, Δ) it issues K consecutive weight
 //! addresses (K = K_x for x columns, K_h for h columns; an entry is an h column when its
@@ -107,6 +111,12 @@ pub struct MacArray {
     sel_f: Signal<Local, Signed<32>>,
     sel_g: Signal<Local, Signed<32>>,
     sel_o: Signal<Local, Signed<32>>,
+    first: Constant<Bit>,
+    zero32s: Constant<Signed<32>>,
+    cin_i: Signal<Local, Signed<32>>,
+    cin_f: Signal<Local, Signed<32>>,
+    cin_g: Signal<Local, Signed<32>>,
+    cin_o: Signal<Local, Signed<32>>,
 }
 
 /// Shape of one array.
@@ -122,6 +132,8 @@ pub struct ArraySpec {
     pub nx: usize,
     /// h columns of this array.
     pub nh: usize,
+    /// First array of its partial-M chain: `chain_in_*` is ignored (0).
+    pub chain_first: bool,
     /// Per-PE memory images.
     pub pes: Vec<PeImages>,
 }
@@ -186,6 +198,12 @@ impl MacArray {
             sel_f: Default::default(),
             sel_g: Default::default(),
             sel_o: Default::default(),
+            first: Constant::new(spec.chain_first),
+            zero32s: Constant::new(0i64.into()),
+            cin_i: Default::default(),
+            cin_f: Default::default(),
+            cin_g: Default::default(),
+            cin_o: Default::default(),
         }
     }
 
@@ -270,9 +288,19 @@ impl Logic for MacArray {
                 self.sel_o.next = self.pes[p].m_o.val();
             }
         }
-        self.chain_out_i.next = self.chain_in_i.val() + self.sel_i.val();
-        self.chain_out_f.next = self.chain_in_f.val() + self.sel_f.val();
-        self.chain_out_g.next = self.chain_in_g.val() + self.sel_g.val();
-        self.chain_out_o.next = self.chain_in_o.val() + self.sel_o.val();
+        self.cin_i.next = self.chain_in_i.val();
+        self.cin_f.next = self.chain_in_f.val();
+        self.cin_g.next = self.chain_in_g.val();
+        self.cin_o.next = self.chain_in_o.val();
+        if self.first.val() {
+            self.cin_i.next = self.zero32s.val();
+            self.cin_f.next = self.zero32s.val();
+            self.cin_g.next = self.zero32s.val();
+            self.cin_o.next = self.zero32s.val();
+        }
+        self.chain_out_i.next = self.cin_i.val() + self.sel_i.val();
+        self.chain_out_f.next = self.cin_f.val() + self.sel_f.val();
+        self.chain_out_g.next = self.cin_g.val() + self.sel_g.val();
+        self.chain_out_o.next = self.cin_o.val() + self.sel_o.val();
     }
 }

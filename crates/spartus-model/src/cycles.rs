@@ -37,11 +37,23 @@ pub const HW_MAC_OVERHEAD: u64 = 4;
 /// gate pipeline (10) + hidden delta encoder (2). Checked at compile time by `spartus-hw`.
 pub const HW_GATE_LATENCY: u64 = 13;
 
-/// The generated hardware's per-step overhead: `T_upd = HW_MAC_OVERHEAD + H + HW_GATE_LATENCY`
-/// = H + 17 (one gate unit streams the H units). Verilator measures exactly this; kept here
-/// (not only in spartus-hw) so that rust-hdl-free code can predict the hardware's cycles.
+/// The generated hardware's per-step overhead with one gate lane (`hardware.gate_lanes = 1`,
+/// the default): `H + 17`. Same as [`hw_t_upd_lanes`]`(hidden, 1)`.
 pub fn hw_t_upd(hidden: usize) -> u64 {
-    HW_MAC_OVERHEAD + hidden as u64 + HW_GATE_LATENCY
+    hw_t_upd_lanes(hidden, 1)
+}
+
+/// The generated hardware's per-step overhead with G gate lanes:
+/// `T_upd = HW_MAC_OVERHEAD + H/G + HW_GATE_LATENCY` = H/G + 17 (G gate units each stream H/G
+/// units, one per cycle, in parallel; G divides H because G divides N). Verilator measures
+/// exactly this; kept here (not only in spartus-hw) so that rust-hdl-free code can predict the
+/// hardware's cycles.
+pub fn hw_t_upd_lanes(hidden: usize, lanes: usize) -> u64 {
+    assert!(
+        lanes > 0 && hidden.is_multiple_of(lanes),
+        "gate lanes {lanes} must divide H = {hidden}"
+    );
+    HW_MAC_OVERHEAD + (hidden / lanes) as u64 + HW_GATE_LATENCY
 }
 
 impl CycleParams {
@@ -194,6 +206,14 @@ mod tests {
         assert_eq!(p.step_cycles(&[3, 5], &[4, 1]), 16 + 22);
         assert_eq!(p.step_cycles(&[6, 5], &[4, 1]), 16 + 32);
         assert_eq!(p.step_cycles(&[0, 0], &[0, 0]), 16);
+    }
+
+    #[test]
+    fn hw_t_upd_with_lanes() {
+        assert_eq!(hw_t_upd(1024), 1024 + 17);
+        assert_eq!(hw_t_upd_lanes(1024, 1), hw_t_upd(1024));
+        assert_eq!(hw_t_upd_lanes(1024, 8), 128 + 17);
+        assert_eq!(hw_t_upd_lanes(12, 3), 4 + 17);
     }
 
     #[test]
