@@ -33,6 +33,15 @@ pub fn hw_t_upd(resolved: &Resolved, layer: usize, dims: &LayerDims) -> u64 {
     spartus_hw::layer::t_upd_lanes(dims.hidden_size, resolved.g())
 }
 
+/// The layer shape the overlapped schedule's cycle model needs (A, G, H).
+pub fn overlap_shape(resolved: &Resolved) -> spartus_model::cycles::OverlapShape {
+    spartus_model::cycles::OverlapShape {
+        arrays: resolved.a(),
+        lanes: resolved.g(),
+        hidden: resolved.h(),
+    }
+}
+
 /// The config path that stands for the embedded default config (`configs/small.toml`),
 /// used when `gen` runs without arguments.
 pub const EMBEDDED_DEFAULT: &str = "<embedded:small>";
@@ -71,5 +80,8 @@ pub fn prepare_design(
     };
     let mut design = Design::prepare(resolved, float, x).context("cannot prepare the design")?;
     design.set_t_upd(|l, d| hw_t_upd(resolved, l, d));
+    if resolved.config.hardware.overlap {
+        design.set_overlap(overlap_shape(resolved));
+    }
     Ok(design)
 }

@@ -19,6 +19,16 @@
 //!
 //! So the compute cycles of a step are exactly `max_a work_a + T_upd` with
 //! `T_upd = H/G + 17` (see [`t_upd_lanes`]), independent of stalls on the streams.
+//!
+//! Overlapped schedule (`hardware.overlap`, PEs [`crate::sparse_pe_ov::SparsePeOv`]): the
+//! arrays also run during `GATE`, so each Δh column is multiplied as soon as its gate lane
+//! produces it; those MACs go to a delta bank (`acc`, flipped when a gate phase starts) that
+//! the next gate phase folds into M. `MAC` then only drains what did not fit under the gate
+//! phase plus the Δx. A column popped or half issued when `GATE` ends waits (the arrays run
+//! only in `MAC` and `GATE`), so the compute cycles stay independent of stalls; they depend on
+//! where the Δh fall and are predicted cycle by cycle by
+//! `spartus_model::cycles::schedule_cycles`. Pops during `GATE` are counted in `dl_out` at the
+//! next `FLUSH` (the Δh of the last step, or of a step abandoned by `restart`, do not count).
 //! `INIT` (after `restart`) clears x̂, ĥ, c and loads M with the biases: max(I, H) + 2 cycles.
 //!
 //! Ports: `restart` (start of a sequence), `reset_stats`; x stream `in_valid/in_ready/in_data`;
@@ -66,6 +76,8 @@ pub struct LayerSpec {
     pub hidden_size: usize,
     /// G: gate lanes (divides N, at most A).
     pub lanes: usize,
+    /// Overlapped schedule (arrays built with `overlap`).
+    pub overlap: bool,
     /// Θx (Q8.8).
     pub theta_x: i64,
     /// Θh (Q8.8).
@@ -137,6 +149,10 @@ pub struct Layer {
     garr1: DFF<Bits<8>>,
     gaddr1: DFF<Bits<16>>,
     olane: DFF<Bits<8>>,
+    acc: DFF<Bit>,
+    ovl: Constant<Bit>,
+    run: Signal<Local, Bit>,
+    to_gate: Signal<Local, Bit>,
     cyc: DFF<Bits<32>>,
     nsteps: DFF<Bits<32>>,
     stepc: DFF<Bits<32>>,
@@ -254,6 +270,10 @@ impl Layer {
             garr1: Default::default(),
             gaddr1: Default::default(),
             olane: Default::default(),
+            acc: Default::default(),
+            ovl: Constant::new(spec.overlap),
+            run: Default::default(),
+            to_gate: Default::default(),
             cyc: Default::default(),
             nsteps: Default::default(),
             stepc: Default::default(),
@@ -326,7 +346,7 @@ impl Logic for Layer {
     fn update(&mut self) {
         dff_setup!(
             self, clock, state, cnt, xj, xarr, xbase, gu, gp, gul, harr, hbase, gv1, gu1, gp1,
-            garr1, gaddr1, olane, cyc, nsteps, stepc, laststep
+            garr1, gaddr1, olane, acc, cyc, nsteps, stepc, laststep
         );
         self.xenc.clock.next = self.clock.val();
         self.is_init.next = self.state.q.val() == self.st_init.val();
@@ -406,6 +426,13 @@ impl Logic for Layer {
             self.state.d.next = self.st_gate.val();
             self.cnt.d.next = self.zero16.val();
         }
+        // overlap: the MACs switch delta bank when a gate phase starts (none is in flight:
+        // MAC ended with every pipeline drained, WAIT issues nothing)
+        self.to_gate.next = (self.mac_end.val() | self.is_wait.val()) & self.obuf_empty.val();
+        if self.to_gate.val() {
+            self.acc.d.next = !self.acc.q.val();
+        }
+        self.run.next = self.is_mac.val() | (self.is_gate.val() & self.ovl.val());
 
         // ---- GATE: cycle c reads units cG..cG+G-1 (one per lane) ----
         self.issue_g.next = self.is_gate.val() & (self.cnt.q.val() < self.size_hl.val());
@@ -487,7 +514,11 @@ impl Logic for Layer {
                 self.arrays[k].clock.next = self.clock.val();
                 self.arrays[k].flush.next = self.restart.val();
                 self.arrays[k].clear.next = self.restart.val() | self.mac_end.val();
-                self.arrays[k].run.next = self.is_mac.val();
+                self.arrays[k].run.next = self.run.val();
+                self.arrays[k].acc_bank.next = self.acc.q.val();
+                self.arrays[k].fold.next = self.gv1.q.val() & self.ovl.val();
+                self.arrays[k].pend.next = self.is_gate.val() & self.ovl.val();
+                self.arrays[k].commit.next = self.is_flush.val();
                 self.arrays[k].init_valid.next =
                     self.is_init.val() & (self.cnt.q.val() < self.units.val());
                 self.arrays[k].init_addr.next = self.cnt.q.val();
@@ -609,6 +640,7 @@ impl Logic for Layer {
             self.harr.d.next = self.zero8.val();
             self.hbase.d.next = self.zero16.val();
             self.olane.d.next = self.zero8.val();
+            self.acc.d.next = false;
         }
         if self.reset_stats.val() {
             self.cyc.d.next = self.zero32.val();

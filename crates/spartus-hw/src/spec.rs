@@ -72,6 +72,7 @@ pub fn layer_specs(resolved: &Resolved, pruned: &[PrunedLayer], lut: &Lut) -> Ve
                         nx: pack::array_columns(i, a_cnt, a),
                         nh: pack::array_columns(h, a_cnt, a),
                         chain_first: a == 0,
+                        overlap: hw.overlap,
                         pes,
                     }
                 })
@@ -80,6 +81,7 @@ pub fn layer_specs(resolved: &Resolved, pruned: &[PrunedLayer], lut: &Lut) -> Ve
                 input_size: i,
                 hidden_size: h,
                 lanes,
+                overlap: hw.overlap,
                 theta_x: resolved.theta_x_q as i64,
                 theta_h: resolved.theta_h_q as i64,
                 arrays,

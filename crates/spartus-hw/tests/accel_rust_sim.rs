@@ -12,6 +12,13 @@ fn check(toml: &str, stalls: Option<u64>) {
     let resolved = load_str(toml).unwrap();
     let mut design = Design::prepare(&resolved, None, None).unwrap();
     design.set_t_upd(|_, d| t_upd_lanes(d.hidden_size, resolved.g()));
+    if resolved.config.hardware.overlap {
+        design.set_overlap(spartus_model::cycles::OverlapShape {
+            arrays: resolved.a(),
+            lanes: resolved.g(),
+            hidden: resolved.h(),
+        });
+    }
     let specs = layer_specs(&resolved, &design.pruned, &design.params.lut);
     let mut uut = Accelerator::new(&specs);
     uut.connect_all();
@@ -91,4 +98,23 @@ fn gate_lanes_match_golden() {
         .replace("hidden_size = 8", "hidden_size = 8\nlayers = 2")
         .replace("input_size = 4", "input_size = 3");
     check(&t, Some(5));
+}
+
+/// Overlapped schedule (Δh MACs during the gate phase, delta banks folded by the next gate
+/// phase), with and without lanes, K_h large enough that Δh work spills into the next step:
+/// bit-exact, per-step cycles equal the schedule model, deltas counted per consumed step.
+#[test]
+fn overlap_matches_golden() {
+    let t = TINY
+        .replace("pe_count = 2", "pe_count = 2\noverlap = true")
+        .replace("k_h = 3", "k_h = 12");
+    check(&t, Some(3));
+    let t = TINY
+        .replace(
+            "pe_count = 2",
+            "pe_count = 2\narrays = 2\ngate_lanes = 2\noverlap = true",
+        )
+        .replace("hidden_size = 8", "hidden_size = 8\nlayers = 2")
+        .replace("input_size = 4", "input_size = 5");
+    check(&t, Some(11));
 }

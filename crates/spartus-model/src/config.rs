@@ -22,6 +22,7 @@
 //! pe_count = 2                 # N PEs per MAC array, must divide H
 //! arrays = 1                   # A MAC arrays (column parallelism)
 //! gate_lanes = 1               # G gate units in parallel: divides pe_count, <= arrays
+//! overlap = false              # MAC the Δh of step t during its gate phase
 //! [target]
 //! fpga = "none"                # none | ice40-up5k | ice40-hx8k | ecp5-85k
 //! clock_mhz = 50.0
@@ -218,6 +219,13 @@ pub struct HardwareConfig {
     /// be at most `arrays` (their G Δh columns go to G distinct arrays' queues).
     #[serde(default = "one")]
     pub gate_lanes: usize,
+    /// Overlapped schedule, default false. The MAC arrays keep draining their queues during the
+    /// gate phase: the Δh of step t are multiplied as soon as the gate unit produces them, into
+    /// a delta bank that the next gate phase folds into M (3× the M memory per PE). The step
+    /// then costs the gate phase plus only the Δh work that did not fit under it (cycle model:
+    /// `spartus_model::cycles::schedule_cycles`).
+    #[serde(default)]
+    pub overlap: bool,
     /// Number-format preset; only `"q8.8-int8"` exists.
     #[serde(default)]
     pub precision: Precision,
