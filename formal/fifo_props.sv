@@ -1,6 +1,6 @@
 // Property wrapper for the h output FIFO of the generated RTL (property P1, unbounded part).
 //
-// The FIFO module (a hierarchical name such as spartus_tiny$layers$0$ofifo, a StreamFifo of
+// The FIFO module (a hierarchical name such as spartus_tiny$layers$0$ofifos$0, a StreamFifo of
 // stream_fifo.rs) comes from the macro FIFO_MOD; D is its depth (= H), set by the .sby file.
 // Its pointer registers are read through probes (yosys has no hierarchical references: the
 // .sby script flattens the design and connects p_wptr = dut.wptr$q, p_rptr = dut.rptr$q).
@@ -14,7 +14,7 @@
 // Everything else (clear, push, push_data, out_ready) is free in every cycle.
 `default_nettype none
 `ifndef FIFO_MOD
-`define FIFO_MOD spartus_tiny$layers$0$ofifo
+`define FIFO_MOD spartus_tiny$layers$0$ofifos$0
 `endif
 
 module fifo_props #(

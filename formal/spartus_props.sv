@@ -80,11 +80,11 @@ module spartus_props #(
     // The .sby script connects these undriven wires to ports of DUT-internal instances after
     // flattening (yosys has no hierarchical references): the last layer's h FIFO, and the
     // input and hidden delta encoders of layer 0 (tiny has one layer).
-    (* keep *) wire f_push;                  // <last layer>.ofifo.push
-    (* keep *) wire [15:0] f_count;          // <last layer>.ofifo.count
+    (* keep *) wire f_push;                  // <last layer>.ofifos$0.push
+    (* keep *) wire [15:0] f_count;          // <last layer>.ofifos$0.count
     (* keep *) wire x_in_valid, x_flush, x_clr_valid;       // layers$0.xenc.*
     (* keep *) wire [15:0] x_in_index, x_clr_addr;
-    (* keep *) wire h_in_valid, h_flush, h_clr_valid;       // layers$0.henc.*
+    (* keep *) wire h_in_valid, h_flush, h_clr_valid;       // layers$0.henc$0.*
     (* keep *) wire [15:0] h_in_index, h_clr_addr;
     reg x_s1 = 1'b0, h_s1 = 1'b0;   // an accepted element is in stage 1 of the encoder
     always @(posedge clock) begin

@@ -3,11 +3,14 @@
 //!
 //! Predicted cycles per step at a delta density d use the expected nonzero counts
 //! `d·(columns of array a)` for x and h (SPEC §6 with `T_upd` from [`crate::hw_t_upd`]);
-//! all layers run one after the other, so their cycles add up.
+//! all layers run one after the other, so their cycles add up. With `hardware.overlap` the
+//! cycles depend on where the Δh fall, so the rows come from the cycle-by-cycle schedule
+//! ([`spartus_model::cycles::expected_schedule_cycles`]) with evenly spread deltas, and a
+//! second column shows the same pattern without overlap.
 
 use crate::hw_t_upd;
 use spartus_model::config::Resolved;
-use spartus_model::cycles::{figures, CycleParams, Figures};
+use spartus_model::cycles::{expected_schedule_cycles, figures, CycleParams, Figures};
 use spartus_model::pack::{
     bias_depth, index_bits, lut_depth, weight_depth, word_bits, word_hex_digits,
 };
@@ -23,6 +26,8 @@ pub struct DensityRow {
     pub density: f64,
     /// Expected cycles per step, summed over layers.
     pub cycles_per_step: f64,
+    /// With `hardware.overlap`: the same delta pattern without overlap.
+    pub cycles_without_overlap: Option<f64>,
     /// Figures for one step at that cycle count.
     pub figures: Figures,
 }
@@ -39,8 +44,19 @@ pub fn cycle_params(r: &Resolved) -> Vec<CycleParams> {
 /// Expected figures at a delta density.
 pub fn density_row(r: &Resolved, density: f64) -> DensityRow {
     let params = cycle_params(r);
-    let (mut cycles, mut useful, mut ops) = (0.0, 0.0, 0u64);
+    let overlap = r.config.hardware.overlap;
+    let (mut cycles, mut without, mut useful, mut ops) = (0.0, 0.0, 0.0, 0u64);
     for (d, p) in r.layers.iter().zip(&params) {
+        if overlap {
+            // the pattern's own counts (≈ density·I, density·H) for the useful MACs
+            let shape = crate::overlap_shape(r);
+            let (c, nx, nh) = expected_schedule_cycles(p, shape, true, d.input_size, density);
+            cycles += c as f64;
+            without += expected_schedule_cycles(p, shape, false, d.input_size, density).0 as f64;
+            useful += (r.n() as u64 * (p.k_x * nx + p.k_h * nh)) as f64;
+            ops += d.ops_dense;
+            continue;
+        }
         cycles += p.expected_step_cycles(d.input_size, d.hidden_size, r.a(), density);
         useful += r.n() as f64
             * density
@@ -58,6 +74,7 @@ pub fn density_row(r: &Resolved, density: f64) -> DensityRow {
     DensityRow {
         density,
         cycles_per_step: cycles,
+        cycles_without_overlap: overlap.then_some(without),
         figures: f,
     }
 }
@@ -141,23 +158,39 @@ pub fn report(r: &Resolved) -> String {
         "peak throughput       {:.3} GOp/s (2·A·N·f_clk)",
         peak / 1e9
     );
+    if hw.overlap {
+        let _ = writeln!(
+            s,
+            "overlap: Δh MACs run during the gate phase; deltas spread evenly; last column: \
+             cycles/step of the same pattern without overlap"
+        );
+    }
     let _ = writeln!(
         s,
-        "{:>8} {:>12} {:>13} {:>14} {:>13} {:>9}",
-        "density", "cycles/step", "latency [us]", "eff. [GOp/s]", "speedup/peak", "MAC util"
+        "{:>8} {:>12} {:>13} {:>14} {:>13} {:>9}{}",
+        "density",
+        "cycles/step",
+        "latency [us]",
+        "eff. [GOp/s]",
+        "speedup/peak",
+        "MAC util",
+        if hw.overlap { "  w/o overlap" } else { "" }
     );
     for d in DENSITIES {
         let row = density_row(r, d);
         let f = &row.figures;
         let _ = writeln!(
             s,
-            "{:>7.0}% {:>12.1} {:>13.3} {:>14.3} {:>13.3} {:>9.3}",
+            "{:>7.0}% {:>12.1} {:>13.3} {:>14.3} {:>13.3} {:>9.3}{}",
             100.0 * d,
             row.cycles_per_step,
             f.latency_per_step_s * 1e6,
             f.eff_ops_per_s / 1e9,
             f.speedup_over_peak,
-            f.mac_utilization
+            f.mac_utilization,
+            row.cycles_without_overlap
+                .map(|c| format!(" {c:>13.1}"))
+                .unwrap_or_default()
         );
     }
     s
@@ -174,7 +207,8 @@ mod tests {
 
     #[test]
     fn dense_row_of_spartus_1024() {
-        let r = spartus_1024();
+        let mut r = spartus_1024();
+        r.config.hardware.overlap = false;
         let row = density_row(&r, 1.0);
         // 5 x columns and 128 h columns per array, K = 4, plus the hardware's T_upd.
         let t_upd = crate::hw_t_upd(&r, 0, &r.layers[0]);
@@ -208,6 +242,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// With overlap the rows come from the schedule: never more cycles than without, fewer
+    /// when there is Δh work, and without overlap equal to the closed form with the
+    /// evenly spread pattern's integer counts.
+    #[test]
+    fn overlap_rows_of_spartus_1024() {
+        let r = spartus_1024();
+        assert!(r.config.hardware.overlap);
+        for d in DENSITIES {
+            let row = density_row(&r, d);
+            let w = row.cycles_without_overlap.unwrap();
+            assert!(
+                row.cycles_per_step < w,
+                "{d}: {} vs {w}",
+                row.cycles_per_step
+            );
+        }
+        // dense: x work 5·4 + h work 128·4 per array (+ 4), T_upd 145 (without overlap)
+        let row = density_row(&r, 1.0);
+        assert_eq!(row.cycles_without_overlap, Some((20 + 512 + 145) as f64));
+        assert!(report(&r).contains("w/o overlap"));
     }
 
     #[test]

@@ -29,11 +29,21 @@ use std::path::Path;
 /// The per-step gate/state update overhead `T_upd` of layer `layer` in the generated
 /// hardware (SPEC §6, §11). Every cycle prediction of `gen` goes through here.
 ///
-/// The hardware streams the H units through one gate unit and has fixed pipeline overheads:
-/// `T_upd = H + 17` ([`spartus_hw::layer::t_upd`]); Verilator measures exactly this.
+/// The hardware streams the H units through G = `hardware.gate_lanes` gate units in parallel
+/// and has fixed pipeline overheads: `T_upd = H/G + 17` ([`spartus_hw::layer::t_upd_lanes`]);
+/// Verilator measures exactly this.
 pub fn hw_t_upd(resolved: &Resolved, layer: usize, dims: &LayerDims) -> u64 {
-    let _ = (resolved, layer);
-    spartus_hw::layer::t_upd(dims.hidden_size)
+    let _ = layer;
+    spartus_hw::layer::t_upd_lanes(dims.hidden_size, resolved.g())
+}
+
+/// The layer shape the overlapped schedule's cycle model needs (A, G, H).
+pub fn overlap_shape(resolved: &Resolved) -> spartus_model::cycles::OverlapShape {
+    spartus_model::cycles::OverlapShape {
+        arrays: resolved.a(),
+        lanes: resolved.g(),
+        hidden: resolved.h(),
+    }
 }
 
 /// The config path that stands for the embedded default config (`configs/small.toml`),
@@ -74,5 +84,8 @@ pub fn prepare_design(
     };
     let mut design = Design::prepare(resolved, float, x).context("cannot prepare the design")?;
     design.set_t_upd(|l, d| hw_t_upd(resolved, l, d));
+    if resolved.config.hardware.overlap {
+        design.set_overlap(overlap_shape(resolved));
+    }
     Ok(design)
 }

@@ -140,6 +140,8 @@ pub fn random_config(config_seed: u64, name: &str) -> Config {
         let hw = HardwareConfig {
             pe_count: n,
             arrays: a,
+            gate_lanes: 1,
+            overlap: false,
             precision: Default::default(),
             wfrac: d.int(0, 8) as u32,
             lut_shift: d.int(0, 8) as u32,

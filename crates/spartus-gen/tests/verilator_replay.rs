@@ -1,7 +1,8 @@
 //! The proof: the emitted Verilog replayed in Verilator against the golden vectors, bit-exact,
 //! with random valid gaps and ready stalls, and the hardware's cycle and delta counters equal
 //! to the cycle model. One test per configuration class the hardware issue names: tiny, small
-//! (dual ratio K_x ≠ K_h), dense (Θ = 0, K = R), A > 1, two layers, saturating inputs.
+//! (dual ratio K_x ≠ K_h), dense (Θ = 0, K = R), A > 1, two layers, saturating inputs, gate
+//! lanes (G > 1, one and two layers).
 //! T = 200 steps each. Needs Verilator (`bash scripts/install-tools.sh`).
 
 use spartus_gen::verify::{verify, VerifyOptions, VerifyReport};
@@ -79,6 +80,38 @@ fn saturating_inputs_bit_exact() {
     let x = std::fs::read_to_string(r.dir.join("vectors/x_q.hex")).unwrap();
     assert!(x.lines().any(|l| l == "7fff"), "no +saturated input");
     assert!(x.lines().any(|l| l == "8000"), "no -saturated input");
+}
+
+/// Steps whose measured compute cycles are below the one-lane overhead `H + 17`: only
+/// possible when the G lanes really shorten the gate phase.
+fn steps_below_one_lane_t_upd(r: &VerifyReport, hidden: usize) -> usize {
+    let one_lane = spartus_model::cycles::hw_t_upd(hidden);
+    r.sim
+        .steps
+        .iter()
+        .filter(|s| s.compute_cycles.is_some_and(|c| c < one_lane))
+        .count()
+}
+
+#[test]
+fn gate_lanes_bit_exact() {
+    // G = 2 over A = 3 arrays: the two Δh columns of a cycle wrap around the arrays.
+    let p = root().join("crates/spartus-gen/tests/configs/lanes.toml");
+    let (r, _d) = run(&p, 8);
+    let cfg = spartus_gen::load_config(&p).unwrap();
+    assert_eq!((cfg.g(), cfg.a()), (2, 3));
+    assert!(steps_below_one_lane_t_upd(&r, cfg.h()) > 0);
+}
+
+#[test]
+fn gate_lanes_two_layers_bit_exact() {
+    // G = A = N = 4; layer 1 consumes layer 0's round-robin h stream.
+    let p = root().join("crates/spartus-gen/tests/configs/lanes_two_layer.toml");
+    let (r, _d) = run(&p, 9);
+    let cfg = spartus_gen::load_config(&p).unwrap();
+    assert_eq!(cfg.g(), 4);
+    assert_eq!(cfg.layers.len(), 2);
+    assert!(steps_below_one_lane_t_upd(&r, cfg.h()) > 0);
 }
 
 #[test]

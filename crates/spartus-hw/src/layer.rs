@@ -1,5 +1,6 @@
-//! `Layer`: one DeltaLSTM layer — input delta encoder, A [`MacArray`]s, the [`GateUnit`], the
-//! hidden delta encoder and the h output FIFO, sequenced per time step.
+//! `Layer`: one DeltaLSTM layer — input delta encoder, A MAC arrays (each split into G lane
+//! sub-arrays, [`MacArray`]), G gate lanes (each a [`GateUnit`], a hidden delta encoder and an h
+//! buffer), sequenced per time step. G = `hardware.gate_lanes` (default 1).
 //!
 //! Per step the layer goes through these phases (state register `state`):
 //! - `IN`: accepts the I elements of x_t (one per cycle when `in_valid`), delta-encodes them and
@@ -8,12 +9,26 @@
 //! - `MAC`: every array drains its queue (the Δh of step t-1 and the Δx of step t); lasts
 //!   `max_a(K_x·nnz_x(a) + K_h·nnz_h(a)) + 4` cycles (1 first pop, 3 pipeline drain). Counted.
 //! - `WAIT`: only if the h FIFO still holds part of h_{t-1} (consumer stalled). Not counted.
-//! - `GATE`: units u = 0..H-1 are read from the PEs (one per cycle), passed through the gate
-//!   unit; h_t goes to the output FIFO and through the hidden delta encoder, whose nonzero Δh
-//!   are queued for step t+1. Lasts H + 13 cycles ([`GATE_LATENCY`]). Counted.
+//! - `GATE`: in cycle c the units u = cG..cG+G-1 are read from the PEs (all PEs read address
+//!   ⌊cG/N⌋; lane g's sub-arrays select their PE c mod (N/G), i.e. PE cG mod N + g, onto lane
+//!   g's partial-M chain), one unit per lane, and pass through the G gate units; lane g's h
+//!   goes to its h buffer and through its hidden delta encoder, whose nonzero Δh column u goes
+//!   to array u mod A (the G units of a cycle are consecutive and G ≤ A, so the G lanes push to
+//!   G distinct arrays: no conflict, no loss). Lasts H/G + 13 cycles ([`GATE_LATENCY`]).
+//!   Counted. The output stream reads the G h buffers round-robin, so h leaves in order 0..H-1.
 //!
 //! So the compute cycles of a step are exactly `max_a work_a + T_upd` with
-//! `T_upd = H + 17` (see [`t_upd`]), independent of stalls on the streams.
+//! `T_upd = H/G + 17` (see [`t_upd_lanes`]), independent of stalls on the streams.
+//!
+//! Overlapped schedule (`hardware.overlap`, PEs [`crate::sparse_pe_ov::SparsePeOv`]): the
+//! arrays also run during `GATE`, so each Δh column is multiplied as soon as its gate lane
+//! produces it; those MACs go to a delta bank (`acc`, flipped when a gate phase starts) that
+//! the next gate phase folds into M. `MAC` then only drains what did not fit under the gate
+//! phase plus the Δx. A column popped or half issued when `GATE` ends waits (the arrays run
+//! only in `MAC` and `GATE`), so the compute cycles stay independent of stalls; they depend on
+//! where the Δh fall and are predicted cycle by cycle by
+//! `spartus_model::cycles::schedule_cycles`. Pops during `GATE` are counted in `dl_out` at the
+//! next `FLUSH` (the Δh of the last step, or of a step abandoned by `restart`, do not count).
 //! `INIT` (after `restart`) clears x̂, ĥ, c and loads M with the biases: max(I, H) + 2 cycles.
 //!
 //! Ports: `restart` (start of a sequence), `reset_stats`; x stream `in_valid/in_ready/in_data`;
@@ -40,10 +55,16 @@ pub const FLUSH_LEN: u64 = 2;
 const _: () = assert!(MAC_OVERHEAD == spartus_model::cycles::HW_MAC_OVERHEAD);
 const _: () = assert!(GATE_LATENCY == spartus_model::cycles::HW_GATE_LATENCY);
 
-/// The per-step overhead of this hardware: `T_upd = MAC_OVERHEAD + H + GATE_LATENCY`
-/// (= `spartus_model::cycles::hw_t_upd`).
+/// The per-step overhead of this hardware with one gate lane: `T_upd = MAC_OVERHEAD + H +
+/// GATE_LATENCY` (= `spartus_model::cycles::hw_t_upd`).
 pub fn t_upd(hidden: usize) -> u64 {
     spartus_model::cycles::hw_t_upd(hidden)
+}
+
+/// The per-step overhead with G gate lanes: `T_upd = MAC_OVERHEAD + H/G + GATE_LATENCY`
+/// (= `spartus_model::cycles::hw_t_upd_lanes`).
+pub fn t_upd_lanes(hidden: usize, lanes: usize) -> u64 {
+    spartus_model::cycles::hw_t_upd_lanes(hidden, lanes)
 }
 
 /// Everything needed to build one layer.
@@ -53,13 +74,17 @@ pub struct LayerSpec {
     pub input_size: usize,
     /// H.
     pub hidden_size: usize,
+    /// G: gate lanes (divides N, at most A).
+    pub lanes: usize,
+    /// Overlapped schedule (arrays built with `overlap`).
+    pub overlap: bool,
     /// Θx (Q8.8).
     pub theta_x: i64,
     /// Θh (Q8.8).
     pub theta_h: i64,
-    /// Arrays.
+    /// Lane sub-arrays, lane-major: entry `g·A + a` is lane g of array a (`spec::layer_specs`).
     pub arrays: Vec<ArraySpec>,
-    /// Gate unit.
+    /// Gate unit of one lane (its c memory holds H/G units).
     pub gate: GateSpec,
 }
 
@@ -104,10 +129,10 @@ pub struct Layer {
     /// Compute cycles of the last completed step.
     pub step_cycles: Signal<Out, Bits<32>>,
     xenc: DeltaEncoder,
-    henc: DeltaEncoder,
+    henc: Vec<DeltaEncoder>,
     arrays: Vec<MacArray>,
-    gate: GateUnit,
-    ofifo: StreamFifo,
+    gates: Vec<GateUnit>,
+    ofifos: Vec<StreamFifo>,
     state: DFF<Bits<3>>,
     cnt: DFF<Bits<16>>,
     xj: DFF<Bits<16>>,
@@ -123,6 +148,11 @@ pub struct Layer {
     gp1: DFF<Bits<16>>,
     garr1: DFF<Bits<8>>,
     gaddr1: DFF<Bits<16>>,
+    olane: DFF<Bits<8>>,
+    acc: DFF<Bit>,
+    ovl: Constant<Bit>,
+    run: Signal<Local, Bit>,
+    to_gate: Signal<Local, Bit>,
     cyc: DFF<Bits<32>>,
     nsteps: DFF<Bits<32>>,
     stepc: DFF<Bits<32>>,
@@ -137,6 +167,14 @@ pub struct Layer {
     all_done: Signal<Local, Bit>,
     mac_end: Signal<Local, Bit>,
     issue_g: Signal<Local, Bit>,
+    obuf_empty: Signal<Local, Bit>,
+    hpush: Signal<Local, Bit>,
+    hsum: Signal<Local, Bits<8>>,
+    larr: Vec<Signal<Local, Bits<8>>>,
+    laddr: Vec<Signal<Local, Bits<16>>>,
+    pv: Vec<Signal<Local, Bit>>,
+    pa: Vec<Signal<Local, Bits<16>>>,
+    pd: Vec<Signal<Local, Signed<16>>>,
     st_init: Constant<Bits<3>>,
     st_in: Constant<Bits<3>>,
     st_flush: Constant<Bits<3>>,
@@ -144,11 +182,14 @@ pub struct Layer {
     st_wait: Constant<Bits<3>>,
     st_gate: Constant<Bits<3>>,
     size_x: Constant<Bits<16>>,
-    size_h: Constant<Bits<16>>,
+    size_hl: Constant<Bits<16>>,
     last_x: Constant<Bits<16>>,
     last_u: Constant<Bits<16>>,
     last_pe: Constant<Bits<16>>,
     last_arr: Constant<Bits<8>>,
+    num_arr: Constant<Bits<8>>,
+    lanes8: Constant<Bits<8>>,
+    last_lane: Constant<Bits<8>>,
     units: Constant<Bits<16>>,
     kx: Constant<Bits<16>>,
     kh: Constant<Bits<16>>,
@@ -163,6 +204,10 @@ pub struct Layer {
     zero16: Constant<Bits<16>>,
     zero32: Constant<Bits<32>>,
     zero32s: Constant<Signed<32>>,
+    // loop bounds used as loop variables so that hdl_gen can evaluate index expressions
+    // (`arrays[(l + 1) * na - 1]`, `pv[k % na]`): A..A+1 and A (no HDL meaning)
+    _na: usize,
+    _na1: usize,
 }
 
 fn c16(v: usize) -> Constant<Bits<16>> {
@@ -175,9 +220,17 @@ impl Layer {
     pub fn new(spec: &LayerSpec) -> Self {
         let i = spec.input_size;
         let h = spec.hidden_size;
-        let a = spec.arrays.len();
-        let n = spec.arrays[0].pes.len();
+        let g = spec.lanes;
+        assert!(
+            g >= 1 && spec.arrays.len().is_multiple_of(g),
+            "lanes vs arrays"
+        );
+        let a = spec.arrays.len() / g;
+        assert!(g <= a, "gate lanes must not exceed arrays");
+        let npl = spec.arrays[0].pes.len();
+        assert!(h.is_multiple_of(g) && spec.gate.hidden == h / g);
         let st = |v: u64| Constant::<Bits<3>>::new(v.into());
+        let c8 = |v: usize| Constant::<Bits<8>>::new((v as u64).into());
         Self {
             clock: Default::default(),
             restart: Default::default(),
@@ -195,10 +248,12 @@ impl Layer {
             steps: Default::default(),
             step_cycles: Default::default(),
             xenc: DeltaEncoder::new(i, spec.theta_x),
-            henc: DeltaEncoder::new(h, spec.theta_h),
+            henc: (0..g)
+                .map(|_| DeltaEncoder::new(h / g, spec.theta_h))
+                .collect(),
             arrays: spec.arrays.iter().map(MacArray::new).collect(),
-            gate: GateUnit::new(&spec.gate),
-            ofifo: StreamFifo::new(h),
+            gates: (0..g).map(|_| GateUnit::new(&spec.gate)).collect(),
+            ofifos: (0..g).map(|_| StreamFifo::new(h / g)).collect(),
             state: Default::default(),
             cnt: Default::default(),
             xj: Default::default(),
@@ -214,6 +269,11 @@ impl Layer {
             gp1: Default::default(),
             garr1: Default::default(),
             gaddr1: Default::default(),
+            olane: Default::default(),
+            acc: Default::default(),
+            ovl: Constant::new(spec.overlap),
+            run: Default::default(),
+            to_gate: Default::default(),
             cyc: Default::default(),
             nsteps: Default::default(),
             stepc: Default::default(),
@@ -228,6 +288,14 @@ impl Layer {
             all_done: Default::default(),
             mac_end: Default::default(),
             issue_g: Default::default(),
+            obuf_empty: Default::default(),
+            hpush: Default::default(),
+            hsum: Default::default(),
+            larr: (0..g).map(|_| Default::default()).collect(),
+            laddr: (0..g).map(|_| Default::default()).collect(),
+            pv: (0..a).map(|_| Default::default()).collect(),
+            pa: (0..a).map(|_| Default::default()).collect(),
+            pd: (0..a).map(|_| Default::default()).collect(),
             st_init: st(ST_INIT),
             st_in: st(ST_IN),
             st_flush: st(ST_FLUSH),
@@ -235,17 +303,20 @@ impl Layer {
             st_wait: st(ST_WAIT),
             st_gate: st(ST_GATE),
             size_x: c16(i),
-            size_h: c16(h),
+            size_hl: c16(h / g),
             last_x: c16(i - 1),
-            last_u: c16(h - 1),
-            last_pe: c16(n - 1),
-            last_arr: Constant::new(((a - 1) as u64).into()),
-            units: c16(h / n),
+            last_u: c16(h / g - 1),
+            last_pe: c16(npl - 1),
+            last_arr: c8(a - 1),
+            num_arr: c8(a),
+            lanes8: c8(g),
+            last_lane: c8(g - 1),
+            units: c16(h / (npl * g)),
             kx: c16(spec.arrays[0].k_x),
             kh: c16(spec.arrays[0].k_h),
             init_last: c16(i.max(h) + 1),
             flush_last: c16(FLUSH_LEN as usize - 1),
-            gate_last: c16(h + GATE_LATENCY as usize - 1),
+            gate_last: c16(h / g + GATE_LATENCY as usize - 1),
             mac_min: c16(MAC_OVERHEAD as usize - 1),
             zero8: Constant::new(0u64.into()),
             one8: Constant::new(1u64.into()),
@@ -254,17 +325,19 @@ impl Layer {
             zero16: Constant::new(0u64.into()),
             zero32: Constant::new(0u64.into()),
             zero32s: Constant::new(0i64.into()),
+            _na: a,
+            _na1: a + 1,
         }
     }
 
-    /// Arrays (tests).
+    /// Lane sub-arrays, lane-major (tests).
     pub fn arrays(&self) -> &[MacArray] {
         &self.arrays
     }
 
-    /// Gate unit (tests).
-    pub fn gate(&self) -> &GateUnit {
-        &self.gate
+    /// Gate units, one per lane (tests).
+    pub fn gates(&self) -> &[GateUnit] {
+        &self.gates
     }
 }
 
@@ -273,12 +346,9 @@ impl Logic for Layer {
     fn update(&mut self) {
         dff_setup!(
             self, clock, state, cnt, xj, xarr, xbase, gu, gp, gul, harr, hbase, gv1, gu1, gp1,
-            garr1, gaddr1, cyc, nsteps, stepc, laststep
+            garr1, gaddr1, olane, acc, cyc, nsteps, stepc, laststep
         );
         self.xenc.clock.next = self.clock.val();
-        self.henc.clock.next = self.clock.val();
-        self.gate.clock.next = self.clock.val();
-        self.ofifo.clock.next = self.clock.val();
         self.is_init.next = self.state.q.val() == self.st_init.val();
         self.is_in.next = self.state.q.val() == self.st_in.val();
         self.is_flush.next = self.state.q.val() == self.st_flush.val();
@@ -325,9 +395,15 @@ impl Logic for Layer {
 
         // ---- MAC ----
         self.all_done.next = true;
-        for a in 0..self.arrays.len() {
-            if !self.arrays[a].done.val() {
+        for k in 0..self.arrays.len() {
+            if !self.arrays[k].done.val() {
                 self.all_done.next = false;
+            }
+        }
+        self.obuf_empty.next = true;
+        for l in 0..self.ofifos.len() {
+            if self.ofifos[l].count.val() != self.zero16.val() {
+                self.obuf_empty.next = false;
             }
         }
         self.mac_end.next =
@@ -339,20 +415,27 @@ impl Logic for Layer {
             if self.mac_end.val() {
                 self.cnt.d.next = self.zero16.val();
                 self.state.d.next = self.st_wait.val();
-                if self.ofifo.count.val() == self.zero16.val() {
+                if self.obuf_empty.val() {
                     self.state.d.next = self.st_gate.val();
                 }
             }
         }
 
         // ---- WAIT: previous h not yet consumed ----
-        if self.is_wait.val() & (self.ofifo.count.val() == self.zero16.val()) {
+        if self.is_wait.val() & self.obuf_empty.val() {
             self.state.d.next = self.st_gate.val();
             self.cnt.d.next = self.zero16.val();
         }
+        // overlap: the MACs switch delta bank when a gate phase starts (none is in flight:
+        // MAC ended with every pipeline drained, WAIT issues nothing)
+        self.to_gate.next = (self.mac_end.val() | self.is_wait.val()) & self.obuf_empty.val();
+        if self.to_gate.val() {
+            self.acc.d.next = !self.acc.q.val();
+        }
+        self.run.next = self.is_mac.val() | (self.is_gate.val() & self.ovl.val());
 
-        // ---- GATE ----
-        self.issue_g.next = self.is_gate.val() & (self.cnt.q.val() < self.size_h.val());
+        // ---- GATE: cycle c reads units cG..cG+G-1 (one per lane) ----
+        self.issue_g.next = self.is_gate.val() & (self.cnt.q.val() < self.size_hl.val());
         if self.is_gate.val() {
             self.cnt.d.next = self.cnt.q.val() + self.one16.val();
             self.cyc.d.next = self.cyc.q.val() + self.one32.val();
@@ -364,6 +447,8 @@ impl Logic for Layer {
                 self.laststep.d.next = self.stepc.q.val() + self.one32.val();
             }
         }
+        // (harr, hbase): array and weight address base of h column cG (= lane 0's unit)
+        self.hsum.next = self.harr.q.val() + self.lanes8.val();
         if self.issue_g.val() {
             self.gu.d.next = self.gu.q.val() + self.one16.val();
             self.gp.d.next = self.gp.q.val() + self.one16.val();
@@ -371,9 +456,9 @@ impl Logic for Layer {
                 self.gp.d.next = self.zero16.val();
                 self.gul.d.next = self.gul.q.val() + self.one16.val();
             }
-            self.harr.d.next = self.harr.q.val() + self.one8.val();
-            if self.harr.q.val() == self.last_arr.val() {
-                self.harr.d.next = self.zero8.val();
+            self.harr.d.next = self.hsum.val();
+            if self.hsum.val() >= self.num_arr.val() {
+                self.harr.d.next = self.hsum.val() - self.num_arr.val();
                 self.hbase.d.next = self.hbase.q.val() + self.kh.val();
             }
             if self.gu.q.val() == self.last_u.val() {
@@ -389,81 +474,148 @@ impl Logic for Layer {
         self.gp1.d.next = self.gp.q.val();
         self.garr1.d.next = self.harr.q.val();
         self.gaddr1.d.next = self.hbase.q.val();
-
-        // ---- arrays: queues, init, gate reads, partial-M chain ----
-        for a in 0..self.arrays.len() {
-            self.arrays[a].clock.next = self.clock.val();
-            self.arrays[a].flush.next = self.restart.val();
-            self.arrays[a].clear.next = self.restart.val() | self.mac_end.val();
-            self.arrays[a].run.next = self.is_mac.val();
-            self.arrays[a].init_valid.next =
-                self.is_init.val() & (self.cnt.q.val() < self.units.val());
-            self.arrays[a].init_addr.next = self.cnt.q.val();
-            self.arrays[a].gate_mode.next = self.is_gate.val();
-            self.arrays[a].rd_addr.next = self.gul.q.val();
-            self.arrays[a].sel.next = self.gp1.q.val();
-            self.arrays[a].push.next = (self.xenc.out_valid.val()
-                & (self.xenc.out_arr.val().index() == a))
-                | (self.henc.out_valid.val() & (self.henc.out_arr.val().index() == a));
-            self.arrays[a].push_kind.next = self.henc.out_valid.val();
-            self.arrays[a].push_addr.next = self.xenc.out_addr.val();
-            self.arrays[a].push_delta.next = self.xenc.out_delta.val();
-            if self.henc.out_valid.val() {
-                self.arrays[a].push_addr.next = self.henc.out_addr.val();
-                self.arrays[a].push_delta.next = self.henc.out_delta.val();
+        // tags of lane l's unit cG + l: array (cG + l) mod A, base ⌊(cG + l)/A⌋·K_h (G ≤ A, so
+        // at most one wrap per cycle)
+        self.larr[0].next = self.garr1.q.val();
+        self.laddr[0].next = self.gaddr1.q.val();
+        for l in 1..self.gates.len() {
+            self.larr[l].next = self.larr[l - 1].val() + self.one8.val();
+            self.laddr[l].next = self.laddr[l - 1].val();
+            if self.larr[l - 1].val() == self.last_arr.val() {
+                self.larr[l].next = self.zero8.val();
+                self.laddr[l].next = self.laddr[l - 1].val() + self.kh.val();
             }
         }
+
+        // ---- pushes: per array, the x encoder or the one lane whose Δh column it holds ----
+        for a in 0..self.pv.len() {
+            self.pv[a].next = self.xenc.out_valid.val() & (self.xenc.out_arr.val().index() == a);
+            self.pa[a].next = self.xenc.out_addr.val();
+            self.pd[a].next = self.xenc.out_delta.val();
+            for l in 0..self.henc.len() {
+                if self.henc[l].out_valid.val() & (self.henc[l].out_arr.val().index() == a) {
+                    self.pv[a].next = true;
+                    self.pa[a].next = self.henc[l].out_addr.val();
+                    self.pd[a].next = self.henc[l].out_delta.val();
+                }
+            }
+        }
+        // the x and h encoders never emit in the same cycle (IN and GATE are disjoint)
+        self.hpush.next = false;
+        for l in 0..self.henc.len() {
+            if self.henc[l].out_valid.val() {
+                self.hpush.next = true;
+            }
+        }
+
+        // ---- lane sub-arrays (lane-major, k = l·A + a): queues, init, reads, M chains ----
+        for na in self._na..self._na1 {
+            for k in 0..self.arrays.len() {
+                self.arrays[k].clock.next = self.clock.val();
+                self.arrays[k].flush.next = self.restart.val();
+                self.arrays[k].clear.next = self.restart.val() | self.mac_end.val();
+                self.arrays[k].run.next = self.run.val();
+                self.arrays[k].acc_bank.next = self.acc.q.val();
+                self.arrays[k].fold.next = self.gv1.q.val() & self.ovl.val();
+                self.arrays[k].pend.next = self.is_gate.val() & self.ovl.val();
+                self.arrays[k].commit.next = self.is_flush.val();
+                self.arrays[k].init_valid.next =
+                    self.is_init.val() & (self.cnt.q.val() < self.units.val());
+                self.arrays[k].init_addr.next = self.cnt.q.val();
+                self.arrays[k].gate_mode.next = self.is_gate.val();
+                self.arrays[k].rd_addr.next = self.gul.q.val();
+                self.arrays[k].sel.next = self.gp1.q.val();
+                self.arrays[k].push.next = self.pv[k % na].val();
+                self.arrays[k].push_kind.next = self.hpush.val();
+                self.arrays[k].push_addr.next = self.pa[k % na].val();
+                self.arrays[k].push_delta.next = self.pd[k % na].val();
+                self.arrays[k].reset_stats.next = self.reset_stats.val();
+                self.arrays[k].dl_in.next = self.zero32.val();
+            }
+        }
+        // chains: k-1 -> k (the first array of each lane ignores its chain input)
         self.arrays[0].chain_in_i.next = self.zero32s.val();
         self.arrays[0].chain_in_f.next = self.zero32s.val();
         self.arrays[0].chain_in_g.next = self.zero32s.val();
         self.arrays[0].chain_in_o.next = self.zero32s.val();
-        for a in 1..self.arrays.len() {
-            self.arrays[a].chain_in_i.next = self.arrays[a - 1].chain_out_i.val();
-            self.arrays[a].chain_in_f.next = self.arrays[a - 1].chain_out_f.val();
-            self.arrays[a].chain_in_g.next = self.arrays[a - 1].chain_out_g.val();
-            self.arrays[a].chain_in_o.next = self.arrays[a - 1].chain_out_o.val();
+        for k in 1..self.arrays.len() {
+            self.arrays[k].chain_in_i.next = self.arrays[k - 1].chain_out_i.val();
+            self.arrays[k].chain_in_f.next = self.arrays[k - 1].chain_out_f.val();
+            self.arrays[k].chain_in_g.next = self.arrays[k - 1].chain_out_g.val();
+            self.arrays[k].chain_in_o.next = self.arrays[k - 1].chain_out_o.val();
         }
 
-        // ---- gate unit, hidden delta encoder, h FIFO ----
-        self.gate.flush.next = self.restart.val();
-        self.gate.in_valid.next = self.gv1.q.val();
-        self.gate.in_u.next = self.gu1.q.val();
-        self.gate.in_arr.next = self.garr1.q.val();
-        self.gate.in_addr.next = self.gaddr1.q.val();
-        // the last array's chain output is the full sum (the last assignment wins)
-        for a in 0..self.arrays.len() {
-            self.gate.m_i.next = self.arrays[a].chain_out_i.val();
-            self.gate.m_f.next = self.arrays[a].chain_out_f.val();
-            self.gate.m_g.next = self.arrays[a].chain_out_g.val();
-            self.gate.m_o.next = self.arrays[a].chain_out_o.val();
+        // ---- gate lanes: gate unit, hidden delta encoder, h buffer ----
+        for l in 0..self.gates.len() {
+            self.gates[l].clock.next = self.clock.val();
+            self.gates[l].flush.next = self.restart.val();
+            self.gates[l].in_valid.next = self.gv1.q.val();
+            self.gates[l].in_u.next = self.gu1.q.val();
+            self.gates[l].in_arr.next = self.larr[l].val();
+            self.gates[l].in_addr.next = self.laddr[l].val();
+            self.gates[l].clr_valid.next =
+                self.is_init.val() & (self.cnt.q.val() < self.size_hl.val());
+            self.gates[l].clr_addr.next = self.cnt.q.val();
+            self.henc[l].clock.next = self.clock.val();
+            self.henc[l].flush.next = self.restart.val();
+            self.henc[l].in_valid.next = self.gates[l].out_valid.val();
+            self.henc[l].in_index.next = self.gates[l].out_u.val();
+            self.henc[l].in_value.next = self.gates[l].out_h.val();
+            self.henc[l].in_arr.next = self.gates[l].out_arr.val();
+            self.henc[l].in_addr.next = self.gates[l].out_addr.val();
+            self.henc[l].clr_valid.next =
+                self.is_init.val() & (self.cnt.q.val() < self.size_hl.val());
+            self.henc[l].clr_addr.next = self.cnt.q.val();
+            self.ofifos[l].clock.next = self.clock.val();
+            self.ofifos[l].clear.next = self.restart.val();
+            self.ofifos[l].push.next = self.gates[l].out_valid.val();
+            self.ofifos[l].push_data.next = self.gates[l].out_h.val();
         }
-        self.gate.clr_valid.next = self.is_init.val() & (self.cnt.q.val() < self.size_h.val());
-        self.gate.clr_addr.next = self.cnt.q.val();
-        self.henc.flush.next = self.restart.val();
-        self.henc.in_valid.next = self.gate.out_valid.val();
-        self.henc.in_index.next = self.gate.out_u.val();
-        self.henc.in_value.next = self.gate.out_h.val();
-        self.henc.in_arr.next = self.gate.out_arr.val();
-        self.henc.in_addr.next = self.gate.out_addr.val();
-        self.henc.clr_valid.next = self.is_init.val() & (self.cnt.q.val() < self.size_h.val());
-        self.henc.clr_addr.next = self.cnt.q.val();
-        self.ofifo.clear.next = self.restart.val();
-        self.ofifo.push.next = self.gate.out_valid.val();
-        self.ofifo.push_data.next = self.gate.out_h.val();
-        self.ofifo.out_ready.next = self.out_ready.val();
-        self.out_valid.next = self.ofifo.out_valid.val();
-        self.out_data.next = self.ofifo.out_data.val();
+        // lane l's M sum is the chain output of its last sub-array, k = (l + 1)·A - 1
+        for l in 0..self.gates.len() {
+            for na in self._na..self._na1 {
+                self.gates[l].m_i.next = self.arrays[(l + 1) * na - 1].chain_out_i.val();
+                self.gates[l].m_f.next = self.arrays[(l + 1) * na - 1].chain_out_f.val();
+                self.gates[l].m_g.next = self.arrays[(l + 1) * na - 1].chain_out_g.val();
+                self.gates[l].m_o.next = self.arrays[(l + 1) * na - 1].chain_out_o.val();
+            }
+        }
+        // h leaves in order: lane olane holds the next unit (u = cG + l goes to buffer l)
+        self.out_valid.next = self.ofifos[0].out_valid.val();
+        self.out_data.next = self.ofifos[0].out_data.val();
+        for l in 0..self.ofifos.len() {
+            if self.olane.q.val().index() == l {
+                self.out_valid.next = self.ofifos[l].out_valid.val();
+                self.out_data.next = self.ofifos[l].out_data.val();
+            }
+        }
+        // (a separate statement: out_valid must not depend on out_ready, not even through a
+        // shared `if` in Verilator's eyes)
+        for l in 0..self.ofifos.len() {
+            self.ofifos[l].out_ready.next =
+                self.out_ready.val() & (self.olane.q.val().index() == l);
+        }
+        // advance when lane olane's buffer hands its head over (not written in terms of
+        // out_valid: Verilator would then see out_ready -> out_valid through this block)
+        for l in 0..self.ofifos.len() {
+            if self.ofifos[l].out_ready.val() & self.ofifos[l].out_valid.val() {
+                self.olane.d.next = self.olane.q.val() + self.one8.val();
+                if self.olane.q.val() == self.last_lane.val() {
+                    self.olane.d.next = self.zero8.val();
+                }
+            }
+        }
 
         // ---- statistics ----
         self.cyc_out.next = self.cyc_in.val() + self.cyc.q.val();
-        // deltas consumed: chained through the arrays (the last array's output is the sum)
+        // deltas consumed: chained through lane 0's sub-arrays (the other lanes pop the same
+        // entries); the last one's output is the sum
         self.arrays[0].dl_in.next = self.dl_in.val();
-        for a in 1..self.arrays.len() {
-            self.arrays[a].dl_in.next = self.arrays[a - 1].dl_out.val();
+        for k in 1..self._na {
+            self.arrays[k].dl_in.next = self.arrays[k - 1].dl_out.val();
         }
-        for a in 0..self.arrays.len() {
-            self.arrays[a].reset_stats.next = self.reset_stats.val();
-            self.dl_out.next = self.arrays[a].dl_out.val();
+        for na in self._na..self._na1 {
+            self.dl_out.next = self.arrays[na - 1].dl_out.val();
         }
         self.steps.next = self.nsteps.q.val();
         self.step_cycles.next = self.laststep.q.val();
@@ -487,6 +639,8 @@ impl Logic for Layer {
             self.gul.d.next = self.zero16.val();
             self.harr.d.next = self.zero8.val();
             self.hbase.d.next = self.zero16.val();
+            self.olane.d.next = self.zero8.val();
+            self.acc.d.next = false;
         }
         if self.reset_stats.val() {
             self.cyc.d.next = self.zero32.val();

@@ -21,6 +21,7 @@ pub mod mem;
 pub mod requant;
 pub mod sim;
 pub mod sparse_pe;
+pub mod sparse_pe_ov;
 pub mod spec;
 pub mod stream_fifo;
 pub mod weight_rom;

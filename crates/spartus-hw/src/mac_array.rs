@@ -7,14 +7,24 @@
 //! Ports:
 //! - `push`, `push_kind` (0 = x column, 1 = h column), `push_addr` (weight address base of the
 //!   column inside this array, without the h offset), `push_delta`.
-//! - `run`: the MAC phase; the engine pops and issues only while `run`.
+//! - `run`: the engine pops and issues only while `run` (the MAC phase; with overlap also the
+//!   gate phase). A popped or half-issued column waits while `run` is low and resumes with
+//!   `run`, so the work done outside counted phases never depends on stream stalls.
 //! - `done`: queue empty and every issued entry written to M.
 //! - `clear`: empty the queue (end of each MAC phase, and start of a sequence); `flush`: drop
 //!   operations in flight (start of a sequence).
 //! - `init_valid`, `init_addr`, `gate_mode`, `rd_addr`: broadcast to the PEs.
 //! - `reset_stats`, `dl_in`, `dl_out`: popped-delta counter, chained through arrays/layers.
+//!   Pops while `pend` (the gate phase of the overlapped schedule) are held in a pending
+//!   counter and added by `commit` (next step's FLUSH), so columns of an abandoned or final
+//!   step are not counted; `flush` drops them.
+//! - `acc_bank`, `fold`: overlap only (PEs are then [`SparsePeOv`]); `fold` goes to PE `sel`.
 //! - `sel`: PE whose M words go to the chain (aligned with the PEs' registered read data);
-//!   `chain_out_* = chain_in_* + M_sel,*` (wrap32).
+//!   `chain_out_* = chain_in_* + M_sel,*` (wrap32); an array built with `chain_first` (the
+//!   first array of a chain) ignores `chain_in_*` (treated as 0).
+//!
+//! With gate lanes (G > 1) the layer builds G sub-arrays per array, each with the PEs of one
+//! lane; they receive the same pushes and run in lockstep (see `spec::layer_specs`).
 //!
 //! Issue engine: for a popped entry (address base, Δ) it issues K consecutive weight
 //! addresses (K = K_x for x columns, K_h for h columns; an entry is an h column when its
@@ -25,6 +35,7 @@
 
 use crate::delta_queue::DeltaQueue;
 use crate::sparse_pe::{PeImages, SparsePe};
+use crate::sparse_pe_ov::SparsePeOv;
 use rust_hdl::prelude::*;
 
 /// One MAC array.
@@ -80,8 +91,19 @@ pub struct MacArray {
     pub chain_out_g: Signal<Out, Signed<32>>,
     /// Chain output, gate o.
     pub chain_out_o: Signal<Out, Signed<32>>,
+    /// Overlap: delta bank the MACs accumulate into.
+    pub acc_bank: Signal<In, Bit>,
+    /// Overlap: PE `sel` folds the words it shows.
+    pub fold: Signal<In, Bit>,
+    /// Count pops as pending.
+    pub pend: Signal<In, Bit>,
+    /// Add the pending pops to the counter.
+    pub commit: Signal<In, Bit>,
     queue: DeltaQueue,
     pes: Vec<SparsePe>,
+    pes_ov: Vec<SparsePeOv>,
+    npend: DFF<Bits<32>>,
+    go: Signal<Local, Bit>,
     k_x: Constant<Bits<16>>,
     k_h: Constant<Bits<16>>,
     base_h: Constant<Bits<16>>,
@@ -107,6 +129,12 @@ pub struct MacArray {
     sel_f: Signal<Local, Signed<32>>,
     sel_g: Signal<Local, Signed<32>>,
     sel_o: Signal<Local, Signed<32>>,
+    first: Constant<Bit>,
+    zero32s: Constant<Signed<32>>,
+    cin_i: Signal<Local, Signed<32>>,
+    cin_f: Signal<Local, Signed<32>>,
+    cin_g: Signal<Local, Signed<32>>,
+    cin_o: Signal<Local, Signed<32>>,
 }
 
 /// Shape of one array.
@@ -122,6 +150,10 @@ pub struct ArraySpec {
     pub nx: usize,
     /// h columns of this array.
     pub nh: usize,
+    /// First array of its partial-M chain: `chain_in_*` is ignored (0).
+    pub chain_first: bool,
+    /// Overlapped schedule: PEs with delta banks ([`SparsePeOv`]).
+    pub overlap: bool,
     /// Per-PE memory images.
     pub pes: Vec<PeImages>,
 }
@@ -158,12 +190,29 @@ impl MacArray {
             chain_out_f: Default::default(),
             chain_out_g: Default::default(),
             chain_out_o: Default::default(),
+            acc_bank: Default::default(),
+            fold: Default::default(),
+            pend: Default::default(),
+            commit: Default::default(),
             queue: DeltaQueue::new(spec.nx + spec.nh),
-            pes: spec
-                .pes
-                .iter()
-                .map(|img| SparsePe::new(spec.units, img))
-                .collect(),
+            pes: if spec.overlap {
+                Vec::new()
+            } else {
+                spec.pes
+                    .iter()
+                    .map(|img| SparsePe::new(spec.units, img))
+                    .collect()
+            },
+            pes_ov: if spec.overlap {
+                spec.pes
+                    .iter()
+                    .map(|img| SparsePeOv::new(spec.units, img))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            npend: Default::default(),
+            go: Default::default(),
             k_x: Constant::new((spec.k_x as u64).into()),
             k_h: Constant::new((spec.k_h as u64).into()),
             base_h: Constant::new(((spec.nx * spec.k_x) as u64).into()),
@@ -186,19 +235,32 @@ impl MacArray {
             sel_f: Default::default(),
             sel_g: Default::default(),
             sel_o: Default::default(),
+            first: Constant::new(spec.chain_first),
+            zero32s: Constant::new(0i64.into()),
+            cin_i: Default::default(),
+            cin_f: Default::default(),
+            cin_g: Default::default(),
+            cin_o: Default::default(),
         }
     }
 
-    /// PEs (tests).
+    /// PEs (tests; empty with overlap).
     pub fn pes(&self) -> &[SparsePe] {
         &self.pes
+    }
+
+    /// PEs of the overlapped schedule (tests; empty without overlap).
+    pub fn pes_ov(&self) -> &[SparsePeOv] {
+        &self.pes_ov
     }
 }
 
 impl Logic for MacArray {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, popped, cur_valid, cur_addr, cur_left, cur_delta, av1, av2, npop);
+        dff_setup!(
+            self, clock, popped, cur_valid, cur_addr, cur_left, cur_delta, av1, av2, npop, npend
+        );
         self.queue.clock.next = self.clock.val();
         self.queue.clear.next = self.clear.val();
         self.queue.push.next = self.push.val();
@@ -208,7 +270,8 @@ impl Logic for MacArray {
         }
         self.queue.push_kind.next = self.push_kind.val();
         self.queue.push_delta.next = self.push_delta.val();
-        // issue engine
+        // issue engine: (ia, idl, left) is the column in hand (just popped, or in progress);
+        // it issues only while `run`, else it is held
         self.load_k.next = self.k_x.val();
         if self.queue.q_kind.val() {
             self.load_k.next = self.k_h.val();
@@ -222,10 +285,16 @@ impl Logic for MacArray {
             self.idl.next = self.queue.q_delta.val();
             self.left.next = self.load_k.val();
         }
+        self.go.next = self.iv.val() & self.run.val();
         self.last.next = self.left.val() == self.one.val();
-        self.cur_valid.d.next = self.iv.val() & !self.last.val() & !self.flush.val();
-        self.cur_addr.d.next = self.ia.val() + self.one.val();
-        self.cur_left.d.next = self.left.val() - self.one.val();
+        self.cur_valid.d.next = self.iv.val() & !self.flush.val();
+        self.cur_addr.d.next = self.ia.val();
+        self.cur_left.d.next = self.left.val();
+        if self.go.val() {
+            self.cur_valid.d.next = self.iv.val() & !self.last.val() & !self.flush.val();
+            self.cur_addr.d.next = self.ia.val() + self.one.val();
+            self.cur_left.d.next = self.left.val() - self.one.val();
+        }
         self.cur_delta.d.next = self.idl.val();
         self.pop.next = self.run.val()
             & !self.queue.empty.val()
@@ -233,7 +302,7 @@ impl Logic for MacArray {
             & !self.flush.val();
         self.queue.pop.next = self.pop.val();
         self.popped.d.next = self.pop.val();
-        self.av1.d.next = self.iv.val() & !self.flush.val();
+        self.av1.d.next = self.go.val() & !self.flush.val();
         self.av2.d.next = self.av1.q.val() & !self.flush.val();
         self.done.next = self.queue.empty.val()
             & !self.popped.q.val()
@@ -243,20 +312,32 @@ impl Logic for MacArray {
         // statistics: deltas consumed
         if self.pop.val() {
             self.npop.d.next = self.npop.q.val() + self.one32.val();
+            if self.pend.val() {
+                self.npop.d.next = self.npop.q.val();
+                self.npend.d.next = self.npend.q.val() + self.one32.val();
+            }
+        }
+        if self.commit.val() {
+            self.npop.d.next = self.npop.q.val() + self.npend.q.val();
+            self.npend.d.next = self.zero32.val();
+        }
+        if self.flush.val() {
+            self.npend.d.next = self.zero32.val();
         }
         if self.reset_stats.val() {
             self.npop.d.next = self.zero32.val();
+            self.npend.d.next = self.zero32.val();
         }
         self.dl_out.next = self.dl_in.val() + self.npop.q.val();
         // PEs and the chain mux
-        self.sel_i.next = self.pes[0].m_i.val();
-        self.sel_f.next = self.pes[0].m_f.val();
-        self.sel_g.next = self.pes[0].m_g.val();
-        self.sel_o.next = self.pes[0].m_o.val();
+        self.sel_i.next = self.zero32s.val();
+        self.sel_f.next = self.zero32s.val();
+        self.sel_g.next = self.zero32s.val();
+        self.sel_o.next = self.zero32s.val();
         for p in 0..self.pes.len() {
             self.pes[p].clock.next = self.clock.val();
             self.pes[p].flush.next = self.flush.val();
-            self.pes[p].issue_valid.next = self.iv.val();
+            self.pes[p].issue_valid.next = self.go.val();
             self.pes[p].issue_addr.next = self.ia.val();
             self.pes[p].issue_delta.next = self.idl.val();
             self.pes[p].init_valid.next = self.init_valid.val();
@@ -270,9 +351,37 @@ impl Logic for MacArray {
                 self.sel_o.next = self.pes[p].m_o.val();
             }
         }
-        self.chain_out_i.next = self.chain_in_i.val() + self.sel_i.val();
-        self.chain_out_f.next = self.chain_in_f.val() + self.sel_f.val();
-        self.chain_out_g.next = self.chain_in_g.val() + self.sel_g.val();
-        self.chain_out_o.next = self.chain_in_o.val() + self.sel_o.val();
+        for p in 0..self.pes_ov.len() {
+            self.pes_ov[p].clock.next = self.clock.val();
+            self.pes_ov[p].flush.next = self.flush.val();
+            self.pes_ov[p].issue_valid.next = self.go.val();
+            self.pes_ov[p].issue_addr.next = self.ia.val();
+            self.pes_ov[p].issue_delta.next = self.idl.val();
+            self.pes_ov[p].init_valid.next = self.init_valid.val();
+            self.pes_ov[p].init_addr.next = self.init_addr.val();
+            self.pes_ov[p].rd_addr.next = self.rd_addr.val();
+            self.pes_ov[p].acc_bank.next = self.acc_bank.val();
+            self.pes_ov[p].fold.next = self.fold.val() & (self.sel.val().index() == p);
+            if self.sel.val().index() == p {
+                self.sel_i.next = self.pes_ov[p].m_i.val();
+                self.sel_f.next = self.pes_ov[p].m_f.val();
+                self.sel_g.next = self.pes_ov[p].m_g.val();
+                self.sel_o.next = self.pes_ov[p].m_o.val();
+            }
+        }
+        self.cin_i.next = self.chain_in_i.val();
+        self.cin_f.next = self.chain_in_f.val();
+        self.cin_g.next = self.chain_in_g.val();
+        self.cin_o.next = self.chain_in_o.val();
+        if self.first.val() {
+            self.cin_i.next = self.zero32s.val();
+            self.cin_f.next = self.zero32s.val();
+            self.cin_g.next = self.zero32s.val();
+            self.cin_o.next = self.zero32s.val();
+        }
+        self.chain_out_i.next = self.cin_i.val() + self.sel_i.val();
+        self.chain_out_f.next = self.cin_f.val() + self.sel_f.val();
+        self.chain_out_g.next = self.cin_g.val() + self.sel_g.val();
+        self.chain_out_o.next = self.cin_o.val() + self.sel_o.val();
     }
 }

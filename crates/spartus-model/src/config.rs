@@ -21,6 +21,8 @@
 //! [hardware]
 //! pe_count = 2                 # N PEs per MAC array, must divide H
 //! arrays = 1                   # A MAC arrays (column parallelism)
+//! gate_lanes = 1               # G gate units in parallel: divides pe_count, <= arrays
+//! overlap = false              # MAC the Δh of step t during its gate phase
 //! [target]
 //! fpga = "none"                # none | ice40-up5k | ice40-hx8k | ecp5-85k
 //! clock_mhz = 50.0
@@ -210,6 +212,20 @@ pub struct HardwareConfig {
     /// A: MAC arrays, 1..=64. Delta column j is processed by array j mod A (SPEC §6).
     #[serde(default = "one")]
     pub arrays: usize,
+    /// G: gate lanes, default 1. The gate phase reads G hidden units per cycle (units
+    /// `cG..cG+G-1` in cycle c), each lane with its own PEs (p mod G = lane), gate unit, LUTs,
+    /// c and ĥ memories and h buffer, so it lasts H/G + latency cycles instead of H + latency.
+    /// Must divide `pe_count` (the G units of a cycle sit in G distinct PEs at one address) and
+    /// be at most `arrays` (their G Δh columns go to G distinct arrays' queues).
+    #[serde(default = "one")]
+    pub gate_lanes: usize,
+    /// Overlapped schedule, default false. The MAC arrays keep draining their queues during the
+    /// gate phase: the Δh of step t are multiplied as soon as the gate unit produces them, into
+    /// a delta bank that the next gate phase folds into M (3× the M memory per PE). The step
+    /// then costs the gate phase plus only the Δh work that did not fit under it (cycle model:
+    /// `spartus_model::cycles::schedule_cycles`).
+    #[serde(default)]
+    pub overlap: bool,
     /// Number-format preset; only `"q8.8-int8"` exists.
     #[serde(default)]
     pub precision: Precision,
@@ -388,6 +404,10 @@ impl Resolved {
     pub fn a(&self) -> usize {
         self.config.hardware.arrays
     }
+    /// G (gate lanes).
+    pub fn g(&self) -> usize {
+        self.config.hardware.gate_lanes
+    }
     /// H.
     pub fn h(&self) -> usize {
         self.config.model.hidden_size
@@ -538,6 +558,27 @@ impl Config {
                 "hardware.arrays",
                 hw.arrays,
                 format!("must be in 1..={MAX_ARRAYS}"),
+            ));
+        }
+        if hw.gate_lanes == 0 || !hw.pe_count.is_multiple_of(hw.gate_lanes) {
+            return Err(invalid(
+                "hardware.gate_lanes",
+                hw.gate_lanes,
+                format!(
+                    "must be at least 1 and divide hardware.pe_count = {}",
+                    hw.pe_count
+                ),
+            ));
+        }
+        if hw.gate_lanes > hw.arrays {
+            return Err(invalid(
+                "hardware.gate_lanes",
+                hw.gate_lanes,
+                format!(
+                    "must be at most hardware.arrays = {} (the Δh columns of the G units read \
+                     in one cycle must go to G distinct arrays)",
+                    hw.arrays
+                ),
             ));
         }
         if hw.wfrac > 8 {
@@ -741,6 +782,12 @@ pe_count = 8
             (err_of("", "theta_x = -1.0", "", ""), "sparsity.theta_x"),
             (err_of("", "theta_h = 200.0", "", ""), "sparsity.theta_h"),
             (err_of("", "", "arrays = 0", ""), "hardware.arrays"),
+            (err_of("", "", "gate_lanes = 0", ""), "hardware.gate_lanes"),
+            (
+                err_of("", "", "arrays = 4\ngate_lanes = 3", ""),
+                "hardware.gate_lanes",
+            ),
+            (err_of("", "", "gate_lanes = 2", ""), "hardware.gate_lanes"),
             (err_of("", "", "wfrac = 9", ""), "hardware.wfrac"),
             (err_of("", "", "lut_shift = 9", ""), "hardware.lut_shift"),
             (err_of("", "", "lut_frac = 0", ""), "hardware.lut_frac"),
@@ -760,6 +807,23 @@ pe_count = 8
         assert_eq!(
             msg,
             "hardware.pe_count = 12 must divide model.hidden_size = 64"
+        );
+    }
+
+    #[test]
+    fn gate_lanes_rules() {
+        // default 1; G = 4 with A = 4, N = 8 is accepted
+        assert_eq!(load_str(BASE).unwrap().config.hardware.gate_lanes, 1);
+        let ok = BASE.replace("pe_count = 8", "pe_count = 8\narrays = 4\ngate_lanes = 4");
+        assert_eq!(load_str(&ok).unwrap().config.hardware.gate_lanes, 4);
+        assert_eq!(
+            err_of("", "", "arrays = 4\ngate_lanes = 3", ""),
+            "hardware.gate_lanes = 3 must be at least 1 and divide hardware.pe_count = 8"
+        );
+        assert_eq!(
+            err_of("", "", "arrays = 2\ngate_lanes = 4", ""),
+            "hardware.gate_lanes = 4 must be at most hardware.arrays = 2 (the Δh columns of \
+             the G units read in one cycle must go to G distinct arrays)"
         );
     }
 

@@ -10,8 +10,9 @@
 //! the Verilator cycle count.
 
 use crate::config::LayerDims;
-use crate::golden::LayerTrace;
+use crate::golden::{delta_encode, LayerTrace};
 use serde::Serialize;
+use std::collections::VecDeque;
 
 /// Cycle-model parameters of one layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -37,11 +38,195 @@ pub const HW_MAC_OVERHEAD: u64 = 4;
 /// gate pipeline (10) + hidden delta encoder (2). Checked at compile time by `spartus-hw`.
 pub const HW_GATE_LATENCY: u64 = 13;
 
-/// The generated hardware's per-step overhead: `T_upd = HW_MAC_OVERHEAD + H + HW_GATE_LATENCY`
-/// = H + 17 (one gate unit streams the H units). Verilator measures exactly this; kept here
-/// (not only in spartus-hw) so that rust-hdl-free code can predict the hardware's cycles.
+/// The generated hardware's per-step overhead with one gate lane (`hardware.gate_lanes = 1`,
+/// the default): `H + 17`. Same as [`hw_t_upd_lanes`]`(hidden, 1)`.
 pub fn hw_t_upd(hidden: usize) -> u64 {
-    HW_MAC_OVERHEAD + hidden as u64 + HW_GATE_LATENCY
+    hw_t_upd_lanes(hidden, 1)
+}
+
+/// The generated hardware's per-step overhead with G gate lanes:
+/// `T_upd = HW_MAC_OVERHEAD + H/G + HW_GATE_LATENCY` = H/G + 17 (G gate units each stream H/G
+/// units, one per cycle, in parallel; G divides H because G divides N). Verilator measures
+/// exactly this; kept here (not only in spartus-hw) so that rust-hdl-free code can predict the
+/// hardware's cycles.
+pub fn hw_t_upd_lanes(hidden: usize, lanes: usize) -> u64 {
+    assert!(
+        lanes > 0 && hidden.is_multiple_of(lanes),
+        "gate lanes {lanes} must divide H = {hidden}"
+    );
+    HW_MAC_OVERHEAD + (hidden / lanes) as u64 + HW_GATE_LATENCY
+}
+
+/// Shape of a layer for the overlapped-schedule model (`hardware.overlap = true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct OverlapShape {
+    /// A: MAC arrays (Δh column u goes to array u mod A).
+    pub arrays: usize,
+    /// G: gate lanes (unit u is read in gate cycle ⌊u/G⌋).
+    pub lanes: usize,
+    /// H.
+    pub hidden: usize,
+}
+
+/// The issue engine and queue of one MAC array, cycle by cycle — a mirror of `spartus-hw`'s
+/// `MacArray` (pop when running, the queue non-empty and no column in hand or its last weight
+/// issuing; a column in hand waits while not running; 2 pipeline stages after the issue).
+#[derive(Debug, Clone, Default)]
+struct Engine {
+    /// K of each queued column.
+    queue: VecDeque<u64>,
+    /// K of the column popped in the previous cycle.
+    popped: Option<u64>,
+    /// Weights left of the column in progress (0: none).
+    cur_left: u64,
+    av1: bool,
+    av2: bool,
+}
+
+impl Engine {
+    fn done(&self) -> bool {
+        self.queue.is_empty()
+            && self.popped.is_none()
+            && self.cur_left == 0
+            && !self.av1
+            && !self.av2
+    }
+
+    fn cycle(&mut self, run: bool, push: Option<u64>) {
+        let iv = self.popped.is_some() || self.cur_left > 0;
+        let left = self.popped.unwrap_or(self.cur_left);
+        let go = iv && run;
+        let pop = run && !self.queue.is_empty() && (!iv || left == 1);
+        self.av2 = self.av1;
+        self.av1 = go;
+        self.cur_left = match (go, iv) {
+            (true, _) => left - 1,
+            (false, true) => left,
+            (false, false) => 0,
+        };
+        self.popped = if pop { self.queue.pop_front() } else { None };
+        if let Some(k) = push {
+            self.queue.push_back(k);
+        }
+    }
+}
+
+/// Cycles of every step of one layer on the generated hardware, simulated cycle by cycle from
+/// the delta pattern (exact; [`CycleParams::step_cycles`] is its closed form without overlap).
+///
+/// Per step t: the queues hold the Δh columns of step t-1 not yet multiplied and the Δx
+/// columns of step t (`nnz_x_arr[t][a]`, each K_x cycles); the MAC phase runs until every
+/// array is idle and lasts at least 4 cycles; then the gate phase lasts
+/// `H/G + HW_GATE_LATENCY` cycles, during which the Δh column of unit u (`h_fire[t]` lists the
+/// units whose Δh_t is nonzero) enters array u mod A's queue in gate cycle
+/// ⌊u/G⌋ + `HW_GATE_LATENCY`. With `overlap` the arrays keep popping and issuing during the
+/// gate phase; without, the Δh only wait (then the result equals
+/// `max_a work_a + hw_t_upd_lanes`). Outside these counted phases the arrays are paused.
+pub fn schedule_cycles(
+    p: &CycleParams,
+    shape: OverlapShape,
+    overlap: bool,
+    nnz_x_arr: &[Vec<u32>],
+    h_fire: &[Vec<usize>],
+) -> Vec<u64> {
+    let (a_cnt, g) = (shape.arrays, shape.lanes);
+    let gate_len = (shape.hidden / g) as u64 + HW_GATE_LATENCY;
+    let mut eng = vec![Engine::default(); a_cnt];
+    let mut out = Vec::with_capacity(nnz_x_arr.len());
+    for (t, xs) in nnz_x_arr.iter().enumerate() {
+        // IN / FLUSH (not counted, paused): the Δx of step t join the queues
+        for e in eng.iter_mut() {
+            for _ in 0..3 {
+                e.cycle(false, None);
+            }
+        }
+        for (a, e) in eng.iter_mut().enumerate() {
+            for _ in 0..xs.get(a).copied().unwrap_or(0) {
+                e.queue.push_back(p.k_x);
+            }
+        }
+        // MAC: until all arrays are done and at least HW_MAC_OVERHEAD cycles
+        let mut mac = 0u64;
+        loop {
+            let all_done = eng.iter().all(Engine::done);
+            for e in eng.iter_mut() {
+                e.cycle(true, None);
+            }
+            mac += 1;
+            if all_done && mac >= HW_MAC_OVERHEAD {
+                break;
+            }
+        }
+        // GATE: Δh_t arrive (one per lane and cycle, G ≤ A so to distinct arrays)
+        let mut arrivals: Vec<Vec<Option<u64>>> = vec![vec![None; gate_len as usize]; a_cnt];
+        if let Some(units) = h_fire.get(t) {
+            for &u in units {
+                let c = (u / g) as u64 + HW_GATE_LATENCY;
+                debug_assert!(arrivals[u % a_cnt][c as usize].is_none());
+                arrivals[u % a_cnt][c as usize] = Some(p.k_h);
+            }
+        }
+        for (e, arr) in eng.iter_mut().zip(&arrivals) {
+            for push in arr {
+                e.cycle(overlap, *push);
+            }
+        }
+        out.push(mac + gate_len);
+    }
+    out
+}
+
+/// Units whose Δh is nonzero after each step of a layer trace (Δh_t from h_t and ĥ, SPEC §3
+/// step 2 with threshold `theta_h` in Q8.8): `[t][..]`, ascending.
+pub fn h_fire_units(trace: &LayerTrace, theta_h: i32) -> Vec<Vec<usize>> {
+    let hidden = trace.h.first().map_or(0, Vec::len);
+    let mut hat = vec![0i16; hidden];
+    trace
+        .h
+        .iter()
+        .map(|h| {
+            delta_encode(h, &mut hat, theta_h)
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| **d != 0)
+                .map(|(u, _)| u)
+                .collect()
+        })
+        .collect()
+}
+
+/// Columns `0..n` of which a fraction `density` fires, spread evenly over the A arrays and,
+/// within array a (columns a, a+A, ...), over its column sequence: the m-th column of array a
+/// fires when ⌊(m+1)·d + a/A⌋ > ⌊m·d + a/A⌋ (the phase a/A staggers the arrays).
+pub fn spread_fires(n: usize, arrays: usize, density: f64) -> Vec<usize> {
+    (0..n)
+        .filter(|&j| {
+            let (m, a) = ((j / arrays) as f64, (j % arrays) as f64 / arrays as f64);
+            ((m + 1.0) * density + a).floor() > (m * density + a).floor()
+        })
+        .collect()
+}
+
+/// Expected cycles per step of the schedule when a fraction `density` of the x and h deltas
+/// is nonzero ([`spread_fires`]): the steady-state step of [`schedule_cycles`] (third step of
+/// a constant pattern). Returns (cycles, nnz_x, nnz_h) of that step.
+pub fn expected_schedule_cycles(
+    p: &CycleParams,
+    shape: OverlapShape,
+    overlap: bool,
+    input_size: usize,
+    density: f64,
+) -> (u64, u64, u64) {
+    let mut xs = vec![0u32; shape.arrays];
+    let fx = spread_fires(input_size, shape.arrays, density);
+    for &j in &fx {
+        xs[j % shape.arrays] += 1;
+    }
+    let h = spread_fires(shape.hidden, shape.arrays, density);
+    let nh = h.len() as u64;
+    let steps = 3;
+    let c = schedule_cycles(p, shape, overlap, &vec![xs; steps], &vec![h; steps]);
+    (c[steps - 1], fx.len() as u64, nh)
 }
 
 impl CycleParams {
@@ -194,6 +379,110 @@ mod tests {
         assert_eq!(p.step_cycles(&[3, 5], &[4, 1]), 16 + 22);
         assert_eq!(p.step_cycles(&[6, 5], &[4, 1]), 16 + 32);
         assert_eq!(p.step_cycles(&[0, 0], &[0, 0]), 16);
+    }
+
+    #[test]
+    fn hw_t_upd_with_lanes() {
+        assert_eq!(hw_t_upd(1024), 1024 + 17);
+        assert_eq!(hw_t_upd_lanes(1024, 1), hw_t_upd(1024));
+        assert_eq!(hw_t_upd_lanes(1024, 8), 128 + 17);
+        assert_eq!(hw_t_upd_lanes(12, 3), 4 + 17);
+    }
+
+    /// Without overlap the cycle-by-cycle schedule equals the closed form
+    /// `max_a work_a + H/G + 17` on random patterns (different K_x, K_h; arrays without work).
+    #[test]
+    fn schedule_without_overlap_is_the_closed_form() {
+        let mut s = 12345u64;
+        let mut rnd = |n: u64| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 33) % n
+        };
+        for (a_cnt, g, h, kx, kh) in [(1, 1, 8, 2, 3), (3, 2, 24, 3, 2), (8, 8, 64, 4, 4)] {
+            let shape = OverlapShape {
+                arrays: a_cnt,
+                lanes: g,
+                hidden: h,
+            };
+            let p = CycleParams {
+                k_x: kx,
+                k_h: kh,
+                t_upd: hw_t_upd_lanes(h, g),
+            };
+            let steps = 40;
+            let xs: Vec<Vec<u32>> = (0..steps)
+                .map(|_| (0..a_cnt).map(|_| rnd(4) as u32).collect())
+                .collect();
+            let fire: Vec<Vec<usize>> = (0..steps)
+                .map(|_| (0..h).filter(|_| rnd(3) == 0).collect())
+                .collect();
+            let got = schedule_cycles(&p, shape, false, &xs, &fire);
+            for t in 0..steps {
+                let mut nh = vec![0u32; a_cnt];
+                if t > 0 {
+                    for &u in &fire[t - 1] {
+                        nh[u % a_cnt] += 1;
+                    }
+                }
+                assert_eq!(got[t], p.step_cycles(&xs[t], &nh), "A={a_cnt} t={t}");
+            }
+            // overlap never costs more, and saves when there is Δh work
+            let ov = schedule_cycles(&p, shape, true, &xs, &fire);
+            assert!(ov.iter().zip(&got).all(|(o, n)| o <= n));
+            assert!(ov.iter().sum::<u64>() < got.iter().sum::<u64>());
+        }
+    }
+
+    /// Overlap, hand-computed: A = G = 1, H = 4, K_h = 2, every unit fires at step 0. Gate
+    /// cycles 13..16 push one column each; the engine pops a column one cycle after it is
+    /// visible and issues K_h = 2 cycles: pops at 14, 16 (issue 15-16, 17-18 — the gate phase
+    /// has 4 + 13 = 17 cycles, 0..16), so at the end one column is in hand (popped at 16) and
+    /// two wait in the queue: step 1's MAC issues 2 + 2 + 2 = 6 cycles (the held column
+    /// without a pop cycle, the others each popped in their predecessor's last cycle) and
+    /// drains in 3: 9 cycles.
+    #[test]
+    fn schedule_with_overlap_by_hand() {
+        let shape = OverlapShape {
+            arrays: 1,
+            lanes: 1,
+            hidden: 4,
+        };
+        let p = CycleParams {
+            k_x: 1,
+            k_h: 2,
+            t_upd: 0,
+        };
+        let c = schedule_cycles(
+            &p,
+            shape,
+            true,
+            &[vec![0], vec![0]],
+            &[vec![0, 1, 2, 3], vec![]],
+        );
+        assert_eq!(c, vec![4 + 17, 9 + 17]);
+        let n = schedule_cycles(
+            &p,
+            shape,
+            false,
+            &[vec![0], vec![0]],
+            &[vec![0, 1, 2, 3], vec![]],
+        );
+        assert_eq!(n, vec![4 + 17, 8 + 4 + 17]);
+    }
+
+    #[test]
+    fn spread_fires_balances_arrays() {
+        let f = spread_fires(1024, 8, 0.5);
+        assert_eq!(f.len(), 512);
+        for a in 0..8 {
+            assert_eq!(f.iter().filter(|&&u| u % 8 == a).count(), 64, "array {a}");
+        }
+        assert_eq!(spread_fires(40, 8, 1.0).len(), 40);
+        assert!(spread_fires(40, 8, 0.0).is_empty());
+        let f = spread_fires(1024, 8, 0.3);
+        assert!((f.len() as i64 - 307).abs() <= 8, "{}", f.len());
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! (SPEC §6, `T_upd` = SPEC reference until [`Design::set_t_upd`] supplies the hardware's).
 
 use crate::config::{LayerDims, Resolved, MAX_TIMESTEPS};
-use crate::cycles::{figures, useful_macs, CycleParams, Figures};
+use crate::cycles::{
+    figures, h_fire_units, schedule_cycles, useful_macs, CycleParams, Figures, OverlapShape,
+};
 use crate::fixed::{quantize_biases, quantize_inputs, quantize_weights, QuantError};
 use crate::golden::{run, GoldenParams, LayerTrace, QLayer, QNet};
 use crate::pack::pack_net;
@@ -93,6 +95,9 @@ pub struct Design {
     pub cycle_params: Vec<CycleParams>,
     /// Predicted cycles `[layer][t]`.
     pub cycles: Vec<Vec<u64>>,
+    /// The overlapped schedule's shape, when the cycles come from
+    /// [`crate::cycles::schedule_cycles`] (see [`Design::set_overlap`]); `None`: closed form.
+    pub overlap: Option<OverlapShape>,
 }
 
 /// Seeded random float weights like SPEC §10: every weight U(-1, 1), every `bias_ih`,
@@ -275,18 +280,34 @@ impl Design {
             traces,
             cycle_params,
             cycles: Vec::new(),
+            overlap: None,
         };
         d.recompute_cycles();
         Ok(d)
     }
 
     fn recompute_cycles(&mut self) {
+        let theta_h = self.resolved.theta_h_q;
+        let overlap = self.overlap;
         self.cycles = self
             .cycle_params
             .iter()
             .zip(&self.traces)
-            .map(|(p, t)| p.trace_cycles(t))
+            .map(|(p, t)| match overlap {
+                None => p.trace_cycles(t),
+                Some(shape) => {
+                    schedule_cycles(p, shape, true, &t.nnz_x_arr, &h_fire_units(t, theta_h))
+                }
+            })
             .collect();
+    }
+
+    /// Predict the cycles of the overlapped schedule (`hardware.overlap`): the MAC arrays keep
+    /// working during the gate phase, so a step's cycles depend on where its Δh fall
+    /// ([`crate::cycles::schedule_cycles`]), not only on how many there are.
+    pub fn set_overlap(&mut self, shape: OverlapShape) {
+        self.overlap = Some(shape);
+        self.recompute_cycles();
     }
 
     /// Replace `T_upd` of every layer with `t_upd(layer_index, dims)` (the hardware's real

@@ -268,6 +268,8 @@ pub fn gen_config(name: &str, a: &AccelSpec, timesteps: usize) -> Result<Config,
         hardware: HardwareConfig {
             pe_count: a.pe_count,
             arrays: 1,
+            gate_lanes: 1,
+            overlap: false,
             precision: Precision::Q88Int8,
             wfrac: a.wfrac,
             lut_shift: 0,
