@@ -51,10 +51,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 /// Schema tag of `bench.json`.
 pub const SCHEMA: &str = "spartus-gen-bench/1";
 
-/// Verilator arguments that build fastest on this kind of machine: the generated C++ compiled
-/// with `-O0` (Verilator's own `-O3` stays). Simulations in the bench are short, so compile
-/// time dominates; on the 2-core machine this roughly halves the build of large designs.
-pub const FAST_BUILD_ARGS: &[&str] = &["-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"];
+/// The bench builds every design with `-O0` C++ (simulations are short, so compile time
+/// dominates): the same arguments `gen verify` uses for big designs.
+pub use crate::verify::FAST_BUILD_ARGS;
 
 /// Weight-sparsity points of the full matrix, as divisors of R: K = R / divisor.
 pub const FULL_DIVISORS: &[usize] = &[1, 4, 8, 16, 32];

@@ -365,9 +365,7 @@ fn build_tb_for(
             source,
         })?;
     }
-    let big = fs::metadata(dir.join(&rtl))
-        .map(|m| m.len() > crate::verify::BIG_RTL_BYTES)
-        .unwrap_or(false);
+    let big = crate::verify::is_big_rtl(&dir, &rtl);
     let log = dir.join(&obj).with_extension("log");
     let mut cmd = Command::new(exe);
     cmd.arg("--cc")
@@ -383,7 +381,7 @@ fn build_tb_for(
         cmd.args(["-CFLAGS", &d]);
     }
     if big {
-        cmd.args(["-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"]);
+        cmd.args(crate::verify::FAST_BUILD_ARGS);
     }
     let ran = run_logged(&mut cmd, &dir, &log)?;
     let bin = dir.join(&obj).join("tb_uart");

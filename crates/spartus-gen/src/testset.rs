@@ -19,7 +19,6 @@
 
 use crate::artifacts::sha256_hex;
 use crate::vectors::VectorsOptions;
-use crate::verify::BIG_RTL_BYTES;
 use crate::verilator::{self, BuildOptions, CasesRun, RunOptions, TbSource};
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -427,17 +426,7 @@ pub fn run(opts: &TestsetOptions) -> Result<TestsetReport> {
 
     // Testbench.
     write_test_set(&dir.join("testset"), &ts)?;
-    let rtl_bytes = std::fs::metadata(dir.join(format!("rtl/{top}.v")))
-        .map(|m| m.len())
-        .unwrap_or(0);
-    let extra_args = if rtl_bytes > BIG_RTL_BYTES {
-        vec![
-            "-MAKEFLAGS".to_string(),
-            "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0".to_string(),
-        ]
-    } else {
-        Vec::new()
-    };
+    let extra_args = crate::verify::build_args_for(&dir, &top);
     let build = verilator::build_tb(
         &dir,
         &top,

@@ -22,6 +22,28 @@ use std::path::{Path, PathBuf};
 /// RTL size above which the testbench C++ is compiled with `-O0` (build time over run time).
 pub const BIG_RTL_BYTES: u64 = 2_000_000;
 
+/// Verilator arguments that compile the generated C++ with `-O0` (Verilator's own `-O3`
+/// stays): gcc -O0 builds spartus-1024 (512 MACs) in ~4 min instead of > 20 min on 2 cores,
+/// and short replays still run in seconds.
+pub const FAST_BUILD_ARGS: &[&str] = &["-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"];
+
+/// Is the design's RTL (`rtl` relative to `dir`) big enough for [`FAST_BUILD_ARGS`]?
+pub fn is_big_rtl(dir: &Path, rtl: &str) -> bool {
+    std::fs::metadata(dir.join(rtl))
+        .map(|m| m.len() > BIG_RTL_BYTES)
+        .unwrap_or(false)
+}
+
+/// Extra Verilator build arguments for the design `rtl/<top>.v` in `dir`: [`FAST_BUILD_ARGS`]
+/// for big designs, none otherwise.
+pub fn build_args_for(dir: &Path, top: &str) -> Vec<String> {
+    if is_big_rtl(dir, &format!("rtl/{top}.v")) {
+        FAST_BUILD_ARGS.iter().map(|s| s.to_string()).collect()
+    } else {
+        Vec::new()
+    }
+}
+
 /// Options of `gen verify`.
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
@@ -221,19 +243,7 @@ pub fn verify(opts: &VerifyOptions) -> Result<VerifyReport> {
     } else {
         0
     };
-    // Big designs: the generated C++ is tens of MB; gcc -O0 builds spartus-1024 (512 MACs) in
-    // ~4 min instead of > 20 min on 2 cores, and a 20-step replay still runs in seconds.
-    let rtl_bytes = std::fs::metadata(dir.join(format!("rtl/{top}.v")))
-        .map(|m| m.len())
-        .unwrap_or(0);
-    let extra_args = if rtl_bytes > BIG_RTL_BYTES {
-        vec![
-            "-MAKEFLAGS".to_string(),
-            "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0".to_string(),
-        ]
-    } else {
-        Vec::new()
-    };
+    let extra_args = build_args_for(&dir, &top);
     let build = verilator::build_tb(
         &dir,
         &top,
