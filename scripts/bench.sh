@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # scripts/bench.sh - the full spartus-gen benchmark, published to reports/.
 #
-#   bash scripts/bench.sh              # full: 5 weight sparsities x 4 delta densities through
-#                                      # Verilator + generator scaling A·N = 8..512 (~13 min on
-#                                      # the loaded 2-core machine), then copies bench.json,
-#                                      # bench.md and bench_*.svg to reports/
-#   bash scripts/bench.sh --quick      # the CI subset (~2 min; not published)
+#   bash scripts/bench.sh              # full: synthesis per target (Yosys + nextpnr: Fmax,
+#                                      # resources), G = 1 / 8 / 8 + overlap on the spartus-1024
+#                                      # shape in Verilator, 5 weight sparsities x 4 delta
+#                                      # densities through Verilator, generator scaling
+#                                      # A·N = 8..512 (tens of minutes on 2 cores; bench.md has
+#                                      # the run time), then copies bench.json, bench.md and
+#                                      # bench_*.svg to reports/
+#   bash scripts/bench.sh --quick      # the CI subset (~3 min, no synthesis; not published)
+#   bash scripts/bench.sh --skip-synth --skip-schedule   # matrix + scaling only
 #   bash scripts/bench.sh --max-build-macs 128 --out-dir /tmp/b   # any `bench` option
 #
 # Results (and the generated designs) go to hdl_out/bench/. Needs Verilator, g++ and make

@@ -28,6 +28,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The benchmark (same as the `bench` binary / scripts/bench.sh): Fmax and resources per
+    /// target (Yosys + nextpnr), gate lanes / overlap on the 1024-unit shape, the sparsity ×
+    /// delta-density matrix and generator scaling, all through Verilator; writes
+    /// <out-dir>/bench/bench.{json,md} and SVG plots. Exits 1 when a point disagrees with
+    /// the model or is not bit-exact.
+    Bench(spartus_gen::bench::cli::BenchArgs),
     /// Print the resolved config and derived figures (memory depths, predicted cycles,
     /// throughput, utilization) without generating anything.
     Check {
@@ -327,6 +333,11 @@ fn run(cli: Cli) -> Result<()> {
                     report.problems.len(),
                     report.dir.display()
                 );
+            }
+        }
+        Some(Command::Bench(args)) => {
+            if !spartus_gen::bench::cli::run_cli(args)? {
+                anyhow::bail!("the bench found problems (listed in bench.md)");
             }
         }
         Some(Command::Testset {

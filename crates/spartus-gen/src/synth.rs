@@ -220,6 +220,22 @@ pub struct CriticalPath {
     pub delay_ns: f64,
     /// Number of path segments.
     pub segments: usize,
+    /// First cell.port of the path (the launching register or memory), e.g.
+    /// `dut.layers$0.henc$0.mem.rdata_TRELLIS_FF_Q_14.Q`.
+    #[serde(default)]
+    pub start: String,
+    /// Last cell.port (where the path is captured).
+    #[serde(default)]
+    pub end: String,
+    /// The design instances the path runs through, in order (cell names without their
+    /// last, tool-made component; consecutive repeats merged; at most 12).
+    #[serde(default)]
+    pub through: Vec<String>,
+}
+
+/// `dut.layers$0.henc$0.mem.rdata_TRELLIS_FF_Q_14` -> `dut.layers$0.henc$0.mem`.
+fn instance_of(cell: &str) -> &str {
+    cell.rsplit_once('.').map_or(cell, |(inst, _)| inst)
 }
 
 /// Result of one synthesis run.
@@ -367,11 +383,33 @@ pub fn parse_nextpnr_report(text: &str, path: &Path) -> Result<NextpnrReport> {
             .iter()
             .filter_map(|s| s.get("delay").and_then(|d| d.as_f64()))
             .sum();
+        let end_point = |seg: Option<&serde_json::Value>, k: &str| -> Option<(String, String)> {
+            let e = seg?.get(k)?;
+            let cell = e.get("cell")?.as_str()?.to_string();
+            let port = e.get("port").and_then(|x| x.as_str()).unwrap_or("");
+            Some((cell, port.to_string()))
+        };
+        let dotted = |x: Option<(String, String)>| {
+            x.map(|(c, p)| if p.is_empty() { c } else { format!("{c}.{p}") })
+                .unwrap_or_default()
+        };
+        let mut through: Vec<String> = Vec::new();
+        for seg in segs {
+            if let Some((cell, _)) = end_point(Some(seg), "to") {
+                let inst = instance_of(&cell).to_string();
+                if through.last() != Some(&inst) && through.len() < 12 {
+                    through.push(inst);
+                }
+            }
+        }
         r.critical_paths.push(CriticalPath {
             from: s("from"),
             to: s("to"),
             delay_ns,
             segments: segs.len(),
+            start: dotted(end_point(segs.first(), "from")),
+            end: dotted(end_point(segs.last(), "to")),
+            through,
         });
     }
     Ok(r)
@@ -750,6 +788,18 @@ pub fn render_markdown(all: &SynthReports) -> String {
                 "- longest critical path: {:.2} ns over {} segments, `{}` -> `{}`\n",
                 p.delay_ns, p.segments, p.from, p.to
             ));
+            if !p.start.is_empty() {
+                s.push_str(&format!(
+                    "  - from `{}` to `{}`, through {}\n",
+                    p.start,
+                    p.end,
+                    p.through
+                        .iter()
+                        .map(|i| format!("`{i}`"))
+                        .collect::<Vec<_>>()
+                        .join(" → ")
+                ));
+            }
         }
         s.push_str("\n| BEL | used | available | % |\n|---|---:|---:|---:|\n");
         for (bel, u) in r.utilization.iter().filter(|(_, u)| u.used > 0) {
@@ -803,7 +853,12 @@ mod tests {
     const REPORT: &str = r#"{"fmax": {"clk$SB_IO_IN_$glb_clk": {"achieved": 47.98, "constraint": 24.0}},
         "utilization": {"ICESTORM_LC": {"used": 523, "available": 5280}, "ICESTORM_DSP": {"used": 1, "available": 8}},
         "critical_paths": [{"from": "posedge clk", "to": "posedge clk",
-            "path": [{"type": "clk-to-q", "delay": 0.5}, {"type": "routing", "delay": 1.25}]}]}"#;
+            "path": [{"type": "clk-to-q", "delay": 0.5,
+                      "from": {"cell": "dut.pe.acc_DFF_Q_3", "port": "CLK"},
+                      "to": {"cell": "dut.pe.acc_DFF_Q_3", "port": "Q"}},
+                     {"type": "routing", "delay": 1.25,
+                      "from": {"cell": "dut.pe.acc_DFF_Q_3", "port": "Q"},
+                      "to": {"cell": "dut.gate.lut.mem_SB_RAM", "port": "RADDR_2"}}]}]}"#;
 
     #[test]
     fn parses_nextpnr_report() {
@@ -819,6 +874,10 @@ mod tests {
         );
         assert_eq!(r.critical_paths[0].segments, 2);
         assert!((r.critical_paths[0].delay_ns - 1.75).abs() < 1e-9);
+        let cp = &r.critical_paths[0];
+        assert_eq!(cp.start, "dut.pe.acc_DFF_Q_3.CLK");
+        assert_eq!(cp.end, "dut.gate.lut.mem_SB_RAM.RADDR_2");
+        assert_eq!(cp.through, vec!["dut.pe", "dut.gate.lut"]);
         let fail = REPORT.replace("\"constraint\": 24.0", "\"constraint\": 100.0");
         assert!(!parse_nextpnr_report(&fail, Path::new("r.json"))
             .unwrap()

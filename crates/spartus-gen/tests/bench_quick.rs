@@ -4,7 +4,7 @@
 //!
 //! Performance figures are the bench's output, not something a test asserts: there is no
 //! wall-time assertion here. Needs Verilator (`bash scripts/install-tools.sh`); takes about
-//! two minutes on the 2-core machine (four small Verilator builds plus one scaling build).
+//! three minutes on the 2-core machine (four small matrix builds, one scaling build, three schedule builds).
 
 use serde_json::Value;
 use std::path::Path;
@@ -53,6 +53,7 @@ fn quick_bench_reports_cover_the_points_and_cycles_equal_the_model() {
         "bench_utilization.svg",
         "bench_cycles.svg",
         "bench_scaling.svg",
+        "bench_schedule.svg",
     ];
     for n in names {
         for d in [&dir, &publish] {
@@ -164,6 +165,53 @@ fn quick_bench_reports_cover_the_points_and_cycles_equal_the_model() {
         "more PEs, more modules"
     );
 
+    // Schedule: G = 1, G = 4, G = 4 + overlap on one shape, each built and replayed
+    // bit-exact with every step's cycles equal to the model; on the same vectors more lanes
+    // and then the overlap take fewer cycles (the point of both).
+    let sch = &j["schedule"];
+    let meas = sch["measured"].as_array().unwrap();
+    let variants: Vec<(u64, bool)> = meas
+        .iter()
+        .map(|p| {
+            (
+                u(&p["point"]["lanes"]),
+                p["point"]["overlap"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(variants, vec![(1, false), (4, false), (4, true)]);
+    let mut cps = Vec::new();
+    for p in meas {
+        assert!(p["error"].is_null(), "{}", p["error"]);
+        assert_eq!(p["bit_exact"], true);
+        assert_eq!(p["cycles_match"], true);
+        let c = f(&p["measured_cycles_per_step"]);
+        assert_eq!(c, f(&p["model_cycles_per_step"]), "measured = model");
+        let util = f(&p["measured_mac_utilization"]);
+        assert!(util > 0.0 && util <= 1.0);
+        cps.push(c);
+    }
+    assert_eq!(
+        meas[0]["density_h"], meas[2]["density_h"],
+        "same vectors for every variant"
+    );
+    assert!(cps[2] < cps[1] && cps[1] < cps[0], "cycles/step {cps:?}");
+    let curves = sch["curves"].as_array().unwrap();
+    assert_eq!(curves.len(), 3);
+    for c in curves {
+        let pts = c["points"].as_array().unwrap();
+        assert_eq!(pts.len(), 10);
+        // denser deltas: more cycles per step and a higher utilization
+        for w in pts.windows(2) {
+            assert!(f(&w[1]["cycles_per_step"]) >= f(&w[0]["cycles_per_step"]));
+            assert!(f(&w[1]["mac_utilization"]) > f(&w[0]["mac_utilization"]));
+        }
+    }
+    assert!(
+        j["targets"].is_null(),
+        "the quick bench does not synthesize"
+    );
+
     // The Markdown carries the tables.
     let md = std::fs::read_to_string(dir.join("bench.md")).unwrap();
     for needle in [
@@ -171,6 +219,8 @@ fn quick_bench_reports_cover_the_points_and_cycles_equal_the_model() {
         "| weight sparsity | K |",
         "## Generator scaling",
         "Why utilization is far from 0.9",
+        "## Gate lanes and the overlapped schedule",
+        "Gain of the overlap",
     ] {
         assert!(md.contains(needle), "bench.md lacks {needle:?}");
     }
