@@ -161,8 +161,8 @@ pub fn report(r: &Resolved) -> String {
     if hw.overlap {
         let _ = writeln!(
             s,
-            "overlap: Δh MACs run during the gate phase; deltas spread evenly; last column: \
-             cycles/step of the same pattern without overlap"
+            "overlap: Δh MACs run during the gate phase and the next input phase; deltas spread \
+             evenly; last column: cycles/step of the same pattern without overlap"
         );
     }
     let _ = writeln!(
