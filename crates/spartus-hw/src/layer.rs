@@ -20,7 +20,7 @@
 //!
 //! So the compute cycles of a step are exactly `max_a work_a + T_upd` with
 //! `T_upd = I + 2 + 4 + H/G + 13` (see [`t_upd_lanes`]), independent of stalls on the streams
-//! (stall cycles in `IN` and `WAIT` are not counted, and nothing moves in them).
+//! (stall cycles in `IN` and `WAIT` are not counted, and the MAC arrays do not move in them).
 //!
 //! Overlapped schedule (`hardware.overlap`, PEs [`crate::sparse_pe_ov::SparsePeOv`]): the
 //! arrays also run during `GATE`, so each Δh column is multiplied as soon as its gate lane
