@@ -536,7 +536,8 @@ impl Logic for Layer {
                 // cycle without pops): Δh of a last or abandoned step do not count
                 self.arrays[k].pend.next = !self.is_mac.val() & self.ovl.val();
                 self.arrays[k].commit.next = self.mac_end.val();
-                self.arrays[k].h_only.next = self.is_in.val() | self.is_flush.val();
+                self.arrays[k].h_only.next =
+                    (self.is_in.val() | self.is_flush.val()) & self.ovl.val();
                 self.arrays[k].init_valid.next =
                     self.is_init.val() & (self.cnt.q.val() < self.units.val());
                 self.arrays[k].init_addr.next = self.cnt.q.val();

@@ -16,9 +16,9 @@
 //!   operations in flight (start of a sequence).
 //! - `init_valid`, `init_addr`, `gate_mode`, `rd_addr`: broadcast to the PEs.
 //! - `reset_stats`, `dl_in`, `dl_out`: popped-delta counter, chained through arrays/layers.
-//!   Pops while `pend` (the gate phase of the overlapped schedule) are held in a pending
-//!   counter and added by `commit` (next step's FLUSH), so columns of an abandoned or final
-//!   step are not counted; `flush` drops them.
+//!   Pops while `pend` (the overlapped schedule outside the MAC phase) are held in a pending
+//!   counter and added by `commit` (the end of the next MAC phase, a cycle without pops), so
+//!   columns of an abandoned or final step are not counted; `flush` drops them.
 //! - `h_only`: pop only Δh columns (overlap: the input and flush phases, when the queue holds
 //!   the Δh left from the gate phase followed by the Δx of the new step). The array counts the
 //!   h columns pushed and not yet popped since the last `clear` (they are ahead of every x
