@@ -161,8 +161,8 @@ pub fn report(r: &Resolved) -> String {
     if hw.overlap {
         let _ = writeln!(
             s,
-            "overlap: Δh MACs run during the gate phase; deltas spread evenly; last column: \
-             cycles/step of the same pattern without overlap"
+            "overlap: Δh MACs run during the gate phase and the next input phase; deltas spread \
+             evenly; last column: cycles/step of the same pattern without overlap"
         );
     }
     let _ = writeln!(
@@ -260,9 +260,10 @@ mod tests {
                 row.cycles_per_step
             );
         }
-        // dense: x work 5·4 + h work 128·4 per array (+ 4), T_upd 145 (without overlap)
+        // dense: x work 5·4 + h work 128·4 per array, T_upd = I + 2 + 4 + H/G + 13 =
+        // 40 + 2 + 4 + 128 + 13 = 187 (without overlap)
         let row = density_row(&r, 1.0);
-        assert_eq!(row.cycles_without_overlap, Some((20 + 512 + 145) as f64));
+        assert_eq!(row.cycles_without_overlap, Some((20 + 512 + 187) as f64));
         assert!(report(&r).contains("w/o overlap"));
     }
 

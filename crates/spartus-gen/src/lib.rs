@@ -29,12 +29,13 @@ use std::path::Path;
 /// The per-step gate/state update overhead `T_upd` of layer `layer` in the generated
 /// hardware (SPEC §6, §11). Every cycle prediction of `gen` goes through here.
 ///
-/// The hardware streams the H units through G = `hardware.gate_lanes` gate units in parallel
-/// and has fixed pipeline overheads: `T_upd = H/G + 17` ([`spartus_hw::layer::t_upd_lanes`]);
-/// Verilator measures exactly this.
+/// The layer accepts its I input elements (one counted cycle each), flushes the input delta
+/// encoder (2), streams the H units through G = `hardware.gate_lanes` gate units in parallel
+/// and has fixed pipeline overheads: `T_upd = I + 2 + 4 + H/G + 13`
+/// ([`spartus_hw::layer::t_upd_lanes`]); Verilator measures exactly this.
 pub fn hw_t_upd(resolved: &Resolved, layer: usize, dims: &LayerDims) -> u64 {
     let _ = layer;
-    spartus_hw::layer::t_upd_lanes(dims.hidden_size, resolved.g())
+    spartus_hw::layer::t_upd_lanes(dims.input_size, dims.hidden_size, resolved.g())
 }
 
 /// The layer shape the overlapped schedule's cycle model needs (A, G, H).

@@ -432,7 +432,8 @@ bound = 4.0
         tr0.nnz_x[1..].iter().all(|&n| n == 0),
         "constant input: no Δx after step 0"
     );
-    let t_upd = spartus_hw::layer::t_upd(d.resolved.h());
+    let last_i = d.resolved.layers.last().unwrap().input_size; // the last layer's I = H
+    let t_upd = spartus_hw::layer::t_upd(last_i, d.resolved.h());
     let quiet = (0..d.timesteps())
         .filter(|&t| {
             d.traces
@@ -495,8 +496,8 @@ arrays = 2
     assert!(busy >= t / 2, "Δh all nonzero in only {busy} steps");
     // the measured step cycles are the cycle model's, and the maximum is the dense bound
     let dims = &d.resolved.layers[0];
-    let bound =
-        (dims.k_x * i.div_ceil(2) + dims.k_h * h.div_ceil(2)) as u64 + spartus_hw::layer::t_upd(h);
+    let bound = (dims.k_x * i.div_ceil(2) + dims.k_h * h.div_ceil(2)) as u64
+        + spartus_hw::layer::t_upd(i, h);
     let max = v
         .report
         .predicted_step_cycles

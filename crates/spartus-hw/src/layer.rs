@@ -4,8 +4,9 @@
 //!
 //! Per step the layer goes through these phases (state register `state`):
 //! - `IN`: accepts the I elements of x_t (one per cycle when `in_valid`), delta-encodes them and
-//!   queues nonzero Δx in the queue of array j mod A. Not counted as compute cycles.
-//! - `FLUSH` (2 cycles): the last Δx reach their queues. Not counted.
+//!   queues nonzero Δx in the queue of array j mod A. Counted as compute cycles only in the
+//!   cycles in which an element is accepted (`in_valid & in_ready`): I cycles per step.
+//! - `FLUSH` ([`FLUSH_LEN`] = 2 cycles): the last Δx reach their queues. Counted.
 //! - `MAC`: every array drains its queue (the Δh of step t-1 and the Δx of step t); lasts
 //!   `max_a(K_x·nnz_x(a) + K_h·nnz_h(a)) + 4` cycles (1 first pop, 3 pipeline drain). Counted.
 //! - `WAIT`: only if the h FIFO still holds part of h_{t-1} (consumer stalled). Not counted.
@@ -18,17 +19,23 @@
 //!   Counted. The output stream reads the G h buffers round-robin, so h leaves in order 0..H-1.
 //!
 //! So the compute cycles of a step are exactly `max_a work_a + T_upd` with
-//! `T_upd = H/G + 17` (see [`t_upd_lanes`]), independent of stalls on the streams.
+//! `T_upd = I + 2 + 4 + H/G + 13` (see [`t_upd_lanes`]), independent of stalls on the streams
+//! (stall cycles in `IN` and `WAIT` are not counted, and the MAC arrays do not move in them).
 //!
 //! Overlapped schedule (`hardware.overlap`, PEs [`crate::sparse_pe_ov::SparsePeOv`]): the
 //! arrays also run during `GATE`, so each Δh column is multiplied as soon as its gate lane
 //! produces it; those MACs go to a delta bank (`acc`, flipped when a gate phase starts) that
-//! the next gate phase folds into M. `MAC` then only drains what did not fit under the gate
-//! phase plus the Δx. A column popped or half issued when `GATE` ends waits (the arrays run
-//! only in `MAC` and `GATE`), so the compute cycles stay independent of stalls; they depend on
-//! where the Δh fall and are predicted cycle by cycle by
-//! `spartus_model::cycles::schedule_cycles`. Pops during `GATE` are counted in `dl_out` at the
-//! next `FLUSH` (the Δh of the last step, or of a step abandoned by `restart`, do not count).
+//! the next gate phase folds into M. The Δh work that does not fit under the gate phase goes on
+//! in the `IN` cycles that accept an element and in `FLUSH` (same delta bank: `acc` flips only
+//! when the next gate phase starts, and the gate phase no longer reads or folds then), with
+//! `h_only` set: the arrays pop only the Δh columns left from `GATE`, which are ahead of the Δx
+//! joining the queues in `IN` (the hidden encoders are idle after `GATE`), so the Δx wait for
+//! `MAC` and their arrival cycles — which move with x-stream stalls — never matter. `MAC` then
+//! drains what is left of the Δh plus the Δx. The arrays pause on every uncounted cycle (stalls
+//! in `IN`, `WAIT`), so the compute cycles stay independent of stalls; they depend on where the
+//! Δh fall and are predicted cycle by cycle by `spartus_model::cycles::schedule_cycles`. Pops
+//! outside `MAC` are counted in `dl_out` when the next `MAC` phase ends (the Δh of the last
+//! step, or of a step abandoned by `restart`, do not count).
 //! `INIT` (after `restart`) clears x̂, ĥ, c and loads M with the biases: max(I, H) + 2 cycles.
 //!
 //! Ports: `restart` (start of a sequence), `reset_stats`; x stream `in_valid/in_ready/in_data`;
@@ -48,23 +55,24 @@ pub const MAC_OVERHEAD: u64 = 4;
 /// Gate-phase latency after the last unit is issued: 1 (M read) + the gate pipeline + 2
 /// (hidden delta encoder), after which the last Δh is in its queue.
 pub const GATE_LATENCY: u64 = 1 + crate::gate_unit::GATE_PIPE as u64 + 2;
-/// Cycles of the input flush phase (not counted as compute).
+/// Cycles of the input flush phase (the input delta encoder's latency).
 pub const FLUSH_LEN: u64 = 2;
 
 // The rust-hdl-free cycle model (spartus_model::cycles::hw_t_upd) must describe this pipeline.
 const _: () = assert!(MAC_OVERHEAD == spartus_model::cycles::HW_MAC_OVERHEAD);
 const _: () = assert!(GATE_LATENCY == spartus_model::cycles::HW_GATE_LATENCY);
+const _: () = assert!(FLUSH_LEN == spartus_model::cycles::HW_FLUSH_LEN);
 
-/// The per-step overhead of this hardware with one gate lane: `T_upd = MAC_OVERHEAD + H +
-/// GATE_LATENCY` (= `spartus_model::cycles::hw_t_upd`).
-pub fn t_upd(hidden: usize) -> u64 {
-    spartus_model::cycles::hw_t_upd(hidden)
+/// The per-step overhead of this hardware with one gate lane: `T_upd = I + FLUSH_LEN +
+/// MAC_OVERHEAD + H + GATE_LATENCY` (= `spartus_model::cycles::hw_t_upd`).
+pub fn t_upd(input: usize, hidden: usize) -> u64 {
+    spartus_model::cycles::hw_t_upd(input, hidden)
 }
 
-/// The per-step overhead with G gate lanes: `T_upd = MAC_OVERHEAD + H/G + GATE_LATENCY`
-/// (= `spartus_model::cycles::hw_t_upd_lanes`).
-pub fn t_upd_lanes(hidden: usize, lanes: usize) -> u64 {
-    spartus_model::cycles::hw_t_upd_lanes(hidden, lanes)
+/// The per-step overhead with G gate lanes: `T_upd = I + FLUSH_LEN + MAC_OVERHEAD + H/G +
+/// GATE_LATENCY` (= `spartus_model::cycles::hw_t_upd_lanes`).
+pub fn t_upd_lanes(input: usize, hidden: usize, lanes: usize) -> u64 {
+    spartus_model::cycles::hw_t_upd_lanes(input, hidden, lanes)
 }
 
 /// Everything needed to build one layer.
@@ -368,6 +376,8 @@ impl Logic for Layer {
         self.xenc.clr_valid.next = self.is_init.val() & (self.cnt.q.val() < self.size_x.val());
         self.xenc.clr_addr.next = self.cnt.q.val();
         if self.accept.val() {
+            self.cyc.d.next = self.cyc.q.val() + self.one32.val();
+            self.stepc.d.next = self.stepc.q.val() + self.one32.val();
             self.xj.d.next = self.xj.q.val() + self.one16.val();
             self.xarr.d.next = self.xarr.q.val() + self.one8.val();
             if self.xarr.q.val() == self.last_arr.val() {
@@ -386,10 +396,11 @@ impl Logic for Layer {
         // ---- FLUSH ----
         if self.is_flush.val() {
             self.cnt.d.next = self.cnt.q.val() + self.one16.val();
+            self.cyc.d.next = self.cyc.q.val() + self.one32.val();
+            self.stepc.d.next = self.stepc.q.val() + self.one32.val();
             if self.cnt.q.val() == self.flush_last.val() {
                 self.state.d.next = self.st_mac.val();
                 self.cnt.d.next = self.zero16.val();
-                self.stepc.d.next = self.zero32.val();
             }
         }
 
@@ -432,7 +443,10 @@ impl Logic for Layer {
         if self.to_gate.val() {
             self.acc.d.next = !self.acc.q.val();
         }
-        self.run.next = self.is_mac.val() | (self.is_gate.val() & self.ovl.val());
+        // overlap: the arrays also run in GATE, in the IN cycles that accept an element and in
+        // FLUSH (popping only the Δh left from GATE: `h_only`), never on stream stall cycles
+        self.run.next = self.is_mac.val()
+            | (self.ovl.val() & (self.is_gate.val() | self.accept.val() | self.is_flush.val()));
 
         // ---- GATE: cycle c reads units cG..cG+G-1 (one per lane) ----
         self.issue_g.next = self.is_gate.val() & (self.cnt.q.val() < self.size_hl.val());
@@ -445,6 +459,7 @@ impl Logic for Layer {
                 self.cnt.d.next = self.zero16.val();
                 self.nsteps.d.next = self.nsteps.q.val() + self.one32.val();
                 self.laststep.d.next = self.stepc.q.val() + self.one32.val();
+                self.stepc.d.next = self.zero32.val();
             }
         }
         // (harr, hbase): array and weight address base of h column cG (= lane 0's unit)
@@ -517,8 +532,12 @@ impl Logic for Layer {
                 self.arrays[k].run.next = self.run.val();
                 self.arrays[k].acc_bank.next = self.acc.q.val();
                 self.arrays[k].fold.next = self.gv1.q.val() & self.ovl.val();
-                self.arrays[k].pend.next = self.is_gate.val() & self.ovl.val();
-                self.arrays[k].commit.next = self.is_flush.val();
+                // overlap: pops outside MAC are pending until the next MAC phase ends (a
+                // cycle without pops): Δh of a last or abandoned step do not count
+                self.arrays[k].pend.next = !self.is_mac.val() & self.ovl.val();
+                self.arrays[k].commit.next = self.mac_end.val();
+                self.arrays[k].h_only.next =
+                    (self.is_in.val() | self.is_flush.val()) & self.ovl.val();
                 self.arrays[k].init_valid.next =
                     self.is_init.val() & (self.cnt.q.val() < self.units.val());
                 self.arrays[k].init_addr.next = self.cnt.q.val();
@@ -641,6 +660,7 @@ impl Logic for Layer {
             self.hbase.d.next = self.zero16.val();
             self.olane.d.next = self.zero8.val();
             self.acc.d.next = false;
+            self.stepc.d.next = self.zero32.val();
         }
         if self.reset_stats.val() {
             self.cyc.d.next = self.zero32.val();

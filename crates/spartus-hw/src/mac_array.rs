@@ -8,16 +8,22 @@
 //! - `push`, `push_kind` (0 = x column, 1 = h column), `push_addr` (weight address base of the
 //!   column inside this array, without the h offset), `push_delta`.
 //! - `run`: the engine pops and issues only while `run` (the MAC phase; with overlap also the
-//!   gate phase). A popped or half-issued column waits while `run` is low and resumes with
-//!   `run`, so the work done outside counted phases never depends on stream stalls.
+//!   gate phase, the input cycles in which an x element is accepted and the flush). A popped or
+//!   half-issued column waits while `run` is low and resumes with `run`, so the work done
+//!   never depends on stream stalls.
 //! - `done`: queue empty and every issued entry written to M.
 //! - `clear`: empty the queue (end of each MAC phase, and start of a sequence); `flush`: drop
 //!   operations in flight (start of a sequence).
 //! - `init_valid`, `init_addr`, `gate_mode`, `rd_addr`: broadcast to the PEs.
 //! - `reset_stats`, `dl_in`, `dl_out`: popped-delta counter, chained through arrays/layers.
-//!   Pops while `pend` (the gate phase of the overlapped schedule) are held in a pending
-//!   counter and added by `commit` (next step's FLUSH), so columns of an abandoned or final
-//!   step are not counted; `flush` drops them.
+//!   Pops while `pend` (the overlapped schedule outside the MAC phase) are held in a pending
+//!   counter and added by `commit` (the end of the next MAC phase, a cycle without pops), so
+//!   columns of an abandoned or final step are not counted; `flush` drops them.
+//! - `h_only`: pop only Δh columns (overlap: the input and flush phases, when the queue holds
+//!   the Δh left from the gate phase followed by the Δx of the new step). The array counts the
+//!   h columns pushed and not yet popped since the last `clear` (they are ahead of every x
+//!   column then) and does not pop when that count is 0, so the Δx wait for the MAC phase
+//!   whatever their arrival cycles.
 //! - `acc_bank`, `fold`: overlap only (PEs are then [`SparsePeOv`]); `fold` goes to PE `sel`.
 //! - `sel`: PE whose M words go to the chain (aligned with the PEs' registered read data);
 //!   `chain_out_* = chain_in_* + M_sel,*` (wrap32); an array built with `chain_first` (the
@@ -99,10 +105,16 @@ pub struct MacArray {
     pub pend: Signal<In, Bit>,
     /// Add the pending pops to the counter.
     pub commit: Signal<In, Bit>,
+    /// Pop only the h columns at the head of the queue.
+    pub h_only: Signal<In, Bit>,
     queue: DeltaQueue,
     pes: Vec<SparsePe>,
     pes_ov: Vec<SparsePeOv>,
     npend: DFF<Bits<32>>,
+    hq: DFF<Bits<16>>,
+    hinc: Signal<Local, Bit>,
+    hdec: Signal<Local, Bit>,
+    zero16: Constant<Bits<16>>,
     go: Signal<Local, Bit>,
     k_x: Constant<Bits<16>>,
     k_h: Constant<Bits<16>>,
@@ -212,6 +224,11 @@ impl MacArray {
                 Vec::new()
             },
             npend: Default::default(),
+            hq: Default::default(),
+            hinc: Default::default(),
+            hdec: Default::default(),
+            zero16: Constant::new(0u64.into()),
+            h_only: Default::default(),
             go: Default::default(),
             k_x: Constant::new((spec.k_x as u64).into()),
             k_h: Constant::new((spec.k_h as u64).into()),
@@ -259,7 +276,8 @@ impl Logic for MacArray {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, popped, cur_valid, cur_addr, cur_left, cur_delta, av1, av2, npop, npend
+            self, clock, popped, cur_valid, cur_addr, cur_left, cur_delta, av1, av2, npop, npend,
+            hq
         );
         self.queue.clock.next = self.clock.val();
         self.queue.clear.next = self.clear.val();
@@ -299,7 +317,21 @@ impl Logic for MacArray {
         self.pop.next = self.run.val()
             & !self.queue.empty.val()
             & (!self.iv.val() | self.last.val())
+            & !(self.h_only.val() & (self.hq.q.val() == self.zero16.val()))
             & !self.flush.val();
+        // h columns pushed and not popped since the last clear (all ahead of the x columns
+        // while `h_only` matters; later pops of x columns leave it at 0)
+        self.hinc.next = self.push.val() & self.push_kind.val();
+        self.hdec.next = self.pop.val() & (self.hq.q.val() != self.zero16.val());
+        if self.hinc.val() & !self.hdec.val() {
+            self.hq.d.next = self.hq.q.val() + self.one.val();
+        }
+        if !self.hinc.val() & self.hdec.val() {
+            self.hq.d.next = self.hq.q.val() - self.one.val();
+        }
+        if self.clear.val() {
+            self.hq.d.next = self.zero16.val();
+        }
         self.queue.pop.next = self.pop.val();
         self.popped.d.next = self.pop.val();
         self.av1.d.next = self.go.val() & !self.flush.val();

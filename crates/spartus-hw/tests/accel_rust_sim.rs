@@ -11,7 +11,7 @@ use spartus_model::design::Design;
 fn check(toml: &str, stalls: Option<u64>) {
     let resolved = load_str(toml).unwrap();
     let mut design = Design::prepare(&resolved, None, None).unwrap();
-    design.set_t_upd(|_, d| t_upd_lanes(d.hidden_size, resolved.g()));
+    design.set_t_upd(|_, d| t_upd_lanes(d.input_size, d.hidden_size, resolved.g()));
     if resolved.config.hardware.overlap {
         design.set_overlap(spartus_model::cycles::OverlapShape {
             arrays: resolved.a(),
@@ -86,7 +86,7 @@ fn two_arrays_two_layers_match_golden() {
 }
 
 /// Gate lanes: G = 2 lanes over A = 2 arrays (and G = A = 4 with N = 4), one and two layers,
-/// with stalls: h in order, bit-exact, per-step cycles equal the model's `H/G + 17`.
+/// with stalls: h in order, bit-exact, per-step cycles equal the model's `T_upd = I + 2 + 4 + H/G + 13`.
 #[test]
 fn gate_lanes_match_golden() {
     let t = TINY

@@ -4,10 +4,12 @@
 //! `cycles(t) = max_a work_a(t) + T_upd`. The layers of a network run one after the other, so
 //! the network's cycles per step are the sum over layers.
 //!
-//! `T_upd` (per-step gate/state update overhead) is a plain field of [`CycleParams`]. The
+//! `T_upd` (per-step overhead outside the MAC work) is a plain field of [`CycleParams`]. The
 //! SPEC's reference value is [`reference_t_upd`] = `4H/N`; the generator replaces it with the
-//! generated hardware's real overhead (`hw_t_upd` in the gen crate) so that the model predicts
-//! the Verilator cycle count.
+//! generated hardware's real overhead ([`hw_t_upd_lanes`] = `I + 2 + 4 + H/G + 13`: input,
+//! flush, MAC overhead and gate phase; `hw_t_upd` in the gen crate) so that the model predicts
+//! the Verilator cycle count. With `hardware.overlap` the arrays work during the input, flush
+//! and gate phases too, and [`schedule_cycles`] simulates the issue engines cycle by cycle.
 
 use crate::config::LayerDims;
 use crate::golden::{delta_encode, LayerTrace};
@@ -37,24 +39,30 @@ pub const HW_MAC_OVERHEAD: u64 = 4;
 /// Gate-phase latency of the generated hardware after the last unit is issued: M read (1) +
 /// gate pipeline (10) + hidden delta encoder (2). Checked at compile time by `spartus-hw`.
 pub const HW_GATE_LATENCY: u64 = 13;
+/// Cycles of the input flush phase after the last x element is accepted (the input delta
+/// encoder's latency: the last Δx reach their queues). Checked at compile time by `spartus-hw`.
+pub const HW_FLUSH_LEN: u64 = 2;
 
 /// The generated hardware's per-step overhead with one gate lane (`hardware.gate_lanes = 1`,
-/// the default): `H + 17`. Same as [`hw_t_upd_lanes`]`(hidden, 1)`.
-pub fn hw_t_upd(hidden: usize) -> u64 {
-    hw_t_upd_lanes(hidden, 1)
+/// the default): `I + 2 + 4 + H + 13`. Same as [`hw_t_upd_lanes`]`(input, hidden, 1)`.
+pub fn hw_t_upd(input: usize, hidden: usize) -> u64 {
+    hw_t_upd_lanes(input, hidden, 1)
 }
 
 /// The generated hardware's per-step overhead with G gate lanes:
-/// `T_upd = HW_MAC_OVERHEAD + H/G + HW_GATE_LATENCY` = H/G + 17 (G gate units each stream H/G
-/// units, one per cycle, in parallel; G divides H because G divides N). Verilator measures
-/// exactly this; kept here (not only in spartus-hw) so that rust-hdl-free code can predict the
-/// hardware's cycles.
-pub fn hw_t_upd_lanes(hidden: usize, lanes: usize) -> u64 {
+/// `T_upd = I + HW_FLUSH_LEN + HW_MAC_OVERHEAD + H/G + HW_GATE_LATENCY` (= I + 2 + 4 + H/G +
+/// 13 today): the I cycles in which the layer accepts the elements of x_t (one per cycle; cycles
+/// in which the x stream stalls are not counted), the input flush, the MAC phase's fixed
+/// overhead, and the gate phase (G gate units each stream H/G units, one per cycle, in
+/// parallel; G divides H because G divides N). Without `hardware.overlap` a step takes
+/// `max_a work_a + T_upd` compute cycles; Verilator measures exactly this. Kept here (not only
+/// in spartus-hw) so that rust-hdl-free code can predict the hardware's cycles.
+pub fn hw_t_upd_lanes(input: usize, hidden: usize, lanes: usize) -> u64 {
     assert!(
         lanes > 0 && hidden.is_multiple_of(lanes),
         "gate lanes {lanes} must divide H = {hidden}"
     );
-    HW_MAC_OVERHEAD + (hidden / lanes) as u64 + HW_GATE_LATENCY
+    input as u64 + HW_FLUSH_LEN + HW_MAC_OVERHEAD + (hidden / lanes) as u64 + HW_GATE_LATENCY
 }
 
 /// Shape of a layer for the overlapped-schedule model (`hardware.overlap = true`).
@@ -114,32 +122,42 @@ impl Engine {
 /// Cycles of every step of one layer on the generated hardware, simulated cycle by cycle from
 /// the delta pattern (exact; [`CycleParams::step_cycles`] is its closed form without overlap).
 ///
-/// Per step t: the queues hold the Δh columns of step t-1 not yet multiplied and the Δx
-/// columns of step t (`nnz_x_arr[t][a]`, each K_x cycles); the MAC phase runs until every
-/// array is idle and lasts at least 4 cycles; then the gate phase lasts
-/// `H/G + HW_GATE_LATENCY` cycles, during which the Δh column of unit u (`h_fire[t]` lists the
-/// units whose Δh_t is nonzero) enters array u mod A's queue in gate cycle
-/// ⌊u/G⌋ + `HW_GATE_LATENCY`. With `overlap` the arrays keep popping and issuing during the
-/// gate phase; without, the Δh only wait (then the result equals
-/// `max_a work_a + hw_t_upd_lanes`). Outside these counted phases the arrays are paused.
+/// Per step t the counted (compute) cycles are `I + HW_FLUSH_LEN + MAC + GATE`:
+/// - IN + FLUSH, `input_size + HW_FLUSH_LEN` cycles (IN counts only the cycles in which an x
+///   element is accepted; the hardware pauses its arrays on x-stream stall cycles, so the
+///   schedule does not depend on stalls). With `overlap` the arrays run in these cycles but
+///   pop only the Δh columns left from step t-1 (the Δx of step t join the queues behind them
+///   and wait for MAC, so their arrival times inside IN do not matter); without, they are paused.
+/// - MAC: the queues hold the Δh columns of step t-1 not yet multiplied and the Δx columns of
+///   step t (`nnz_x_arr[t][a]`, each K_x cycles); it runs until every array is idle and lasts
+///   at least `HW_MAC_OVERHEAD` cycles.
+/// - GATE, `H/G + HW_GATE_LATENCY` cycles, during which the Δh column of unit u (`h_fire[t]`
+///   lists the units whose Δh_t is nonzero) enters array u mod A's queue in gate cycle
+///   ⌊u/G⌋ + `HW_GATE_LATENCY`. With `overlap` the arrays keep popping and issuing; without,
+///   the Δh only wait.
+///
+/// Without `overlap` the result equals `max_a work_a + hw_t_upd_lanes(I, H, G)`.
 pub fn schedule_cycles(
     p: &CycleParams,
     shape: OverlapShape,
     overlap: bool,
+    input_size: usize,
     nnz_x_arr: &[Vec<u32>],
     h_fire: &[Vec<usize>],
 ) -> Vec<u64> {
     let (a_cnt, g) = (shape.arrays, shape.lanes);
     let gate_len = (shape.hidden / g) as u64 + HW_GATE_LATENCY;
+    let in_len = input_size as u64 + HW_FLUSH_LEN;
     let mut eng = vec![Engine::default(); a_cnt];
     let mut out = Vec::with_capacity(nnz_x_arr.len());
     for (t, xs) in nnz_x_arr.iter().enumerate() {
-        // IN / FLUSH (not counted, paused): the Δx of step t join the queues
+        // IN / FLUSH: with overlap the Δh backlog drains (the queues hold only Δh here)
         for e in eng.iter_mut() {
-            for _ in 0..3 {
-                e.cycle(false, None);
+            for _ in 0..in_len {
+                e.cycle(overlap, None);
             }
         }
+        // the Δx of step t, behind the backlog (poppable from the first MAC cycle)
         for (a, e) in eng.iter_mut().enumerate() {
             for _ in 0..xs.get(a).copied().unwrap_or(0) {
                 e.queue.push_back(p.k_x);
@@ -171,7 +189,7 @@ pub fn schedule_cycles(
                 e.cycle(overlap, *push);
             }
         }
-        out.push(mac + gate_len);
+        out.push(in_len + mac + gate_len);
     }
     out
 }
@@ -225,7 +243,14 @@ pub fn expected_schedule_cycles(
     let h = spread_fires(shape.hidden, shape.arrays, density);
     let nh = h.len() as u64;
     let steps = 3;
-    let c = schedule_cycles(p, shape, overlap, &vec![xs; steps], &vec![h; steps]);
+    let c = schedule_cycles(
+        p,
+        shape,
+        overlap,
+        input_size,
+        &vec![xs; steps],
+        &vec![h; steps],
+    );
     (c[steps - 1], fx.len() as u64, nh)
 }
 
@@ -383,14 +408,15 @@ mod tests {
 
     #[test]
     fn hw_t_upd_with_lanes() {
-        assert_eq!(hw_t_upd(1024), 1024 + 17);
-        assert_eq!(hw_t_upd_lanes(1024, 1), hw_t_upd(1024));
-        assert_eq!(hw_t_upd_lanes(1024, 8), 128 + 17);
-        assert_eq!(hw_t_upd_lanes(12, 3), 4 + 17);
+        // I + 2 (input, flush) + 4 (MAC overhead) + H/G + 13 (gate phase)
+        assert_eq!(hw_t_upd(40, 1024), 40 + 2 + 4 + 1024 + 13);
+        assert_eq!(hw_t_upd_lanes(40, 1024, 1), hw_t_upd(40, 1024));
+        assert_eq!(hw_t_upd_lanes(40, 1024, 8), 40 + 2 + 4 + 128 + 13);
+        assert_eq!(hw_t_upd_lanes(1, 12, 3), 1 + 2 + 4 + 4 + 13);
     }
 
     /// Without overlap the cycle-by-cycle schedule equals the closed form
-    /// `max_a work_a + H/G + 17` on random patterns (different K_x, K_h; arrays without work).
+    /// `max_a work_a + I + 2 + 4 + H/G + 13` on random patterns (different K_x, K_h; arrays without work).
     #[test]
     fn schedule_without_overlap_is_the_closed_form() {
         let mut s = 12345u64;
@@ -400,7 +426,11 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (s >> 33) % n
         };
-        for (a_cnt, g, h, kx, kh) in [(1, 1, 8, 2, 3), (3, 2, 24, 3, 2), (8, 8, 64, 4, 4)] {
+        for (a_cnt, g, i, h, kx, kh) in [
+            (1, 1, 1, 8, 2, 3),
+            (3, 2, 5, 24, 3, 2),
+            (8, 8, 40, 64, 4, 4),
+        ] {
             let shape = OverlapShape {
                 arrays: a_cnt,
                 lanes: g,
@@ -409,7 +439,7 @@ mod tests {
             let p = CycleParams {
                 k_x: kx,
                 k_h: kh,
-                t_upd: hw_t_upd_lanes(h, g),
+                t_upd: hw_t_upd_lanes(i, h, g),
             };
             let steps = 40;
             let xs: Vec<Vec<u32>> = (0..steps)
@@ -418,7 +448,7 @@ mod tests {
             let fire: Vec<Vec<usize>> = (0..steps)
                 .map(|_| (0..h).filter(|_| rnd(3) == 0).collect())
                 .collect();
-            let got = schedule_cycles(&p, shape, false, &xs, &fire);
+            let got = schedule_cycles(&p, shape, false, i, &xs, &fire);
             for t in 0..steps {
                 let mut nh = vec![0u32; a_cnt];
                 if t > 0 {
@@ -429,19 +459,20 @@ mod tests {
                 assert_eq!(got[t], p.step_cycles(&xs[t], &nh), "A={a_cnt} t={t}");
             }
             // overlap never costs more, and saves when there is Δh work
-            let ov = schedule_cycles(&p, shape, true, &xs, &fire);
+            let ov = schedule_cycles(&p, shape, true, i, &xs, &fire);
             assert!(ov.iter().zip(&got).all(|(o, n)| o <= n));
             assert!(ov.iter().sum::<u64>() < got.iter().sum::<u64>());
         }
     }
 
-    /// Overlap, hand-computed: A = G = 1, H = 4, K_h = 2, every unit fires at step 0. Gate
+    /// Overlap, hand-computed: A = G = 1, I = 1, H = 4, K_h = 2, every unit fires at step 0.
+    /// Step 0: IN + FLUSH 1 + 2, MAC 4 (nothing to do), gate 4 + 13 = 17 cycles (0..16); gate
     /// cycles 13..16 push one column each; the engine pops a column one cycle after it is
-    /// visible and issues K_h = 2 cycles: pops at 14, 16 (issue 15-16, 17-18 — the gate phase
-    /// has 4 + 13 = 17 cycles, 0..16), so at the end one column is in hand (popped at 16) and
-    /// two wait in the queue: step 1's MAC issues 2 + 2 + 2 = 6 cycles (the held column
-    /// without a pop cycle, the others each popped in their predecessor's last cycle) and
-    /// drains in 3: 9 cycles.
+    /// visible and issues K_h = 2 cycles: pops at 14, 16 (issue 15-16, 17-...), so at the end
+    /// one column is in hand (popped at 16) and two wait in the queue. Step 1: the 3 IN/FLUSH
+    /// cycles issue the held column (2) and the first of the next (popped in the held one's
+    /// last cycle); MAC issues its second weight, the last column (2) and drains in 3: 6.
+    /// Without overlap step 1's MAC issues all 4 columns (8) + 4.
     #[test]
     fn schedule_with_overlap_by_hand() {
         let shape = OverlapShape {
@@ -454,22 +485,18 @@ mod tests {
             k_h: 2,
             t_upd: 0,
         };
-        let c = schedule_cycles(
-            &p,
-            shape,
-            true,
-            &[vec![0], vec![0]],
-            &[vec![0, 1, 2, 3], vec![]],
-        );
-        assert_eq!(c, vec![4 + 17, 9 + 17]);
-        let n = schedule_cycles(
-            &p,
-            shape,
-            false,
-            &[vec![0], vec![0]],
-            &[vec![0, 1, 2, 3], vec![]],
-        );
-        assert_eq!(n, vec![4 + 17, 8 + 4 + 17]);
+        let xs = [vec![0], vec![0]];
+        let fire = [vec![0, 1, 2, 3], vec![]];
+        let c = schedule_cycles(&p, shape, true, 1, &xs, &fire);
+        assert_eq!(c, vec![3 + 4 + 17, 3 + 6 + 17]);
+        let n = schedule_cycles(&p, shape, false, 1, &xs, &fire);
+        assert_eq!(n, vec![3 + 4 + 17, 3 + 8 + 4 + 17]);
+        // a longer input phase drains the whole backlog before MAC: the 3 columns left (6
+        // issue cycles from IN cycle 0: the held column issues at once, each next one is
+        // popped in its predecessor's last cycle) and the pipeline (2) fit in I + 2 = 10
+        // cycles, so MAC only lasts its 4 overhead cycles
+        let c = schedule_cycles(&p, shape, true, 8, &xs, &fire);
+        assert_eq!(c, vec![10 + 4 + 17, 10 + 4 + 17]);
     }
 
     #[test]

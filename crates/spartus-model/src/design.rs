@@ -293,11 +293,17 @@ impl Design {
             .cycle_params
             .iter()
             .zip(&self.traces)
-            .map(|(p, t)| match overlap {
+            .zip(&self.resolved.layers)
+            .map(|((p, t), d)| match overlap {
                 None => p.trace_cycles(t),
-                Some(shape) => {
-                    schedule_cycles(p, shape, true, &t.nnz_x_arr, &h_fire_units(t, theta_h))
-                }
+                Some(shape) => schedule_cycles(
+                    p,
+                    shape,
+                    true,
+                    d.input_size,
+                    &t.nnz_x_arr,
+                    &h_fire_units(t, theta_h),
+                ),
             })
             .collect();
     }

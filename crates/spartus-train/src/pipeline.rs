@@ -211,7 +211,7 @@ pub fn run(
         pe_count: cfg.pe_count,
         rows_per_pe: cfg.rows_per_pe(),
         t_upd: reference_t_upd_for(&accel(cfg, i, fine.k_x, fine.k_h, 0.0, 0.0))?,
-        t_upd_hw: t_upd_hw.unwrap_or_else(|| default_hw_t_upd(cfg.hidden)),
+        t_upd_hw: t_upd_hw.unwrap_or_else(|| default_hw_t_upd(i, cfg.hidden)),
         pool: cfg.pool,
         rows,
         train_seconds: base.as_ref().map_or(0.0, |b| b.seconds) + dense_td.seconds + fine.seconds,

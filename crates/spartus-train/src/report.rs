@@ -104,8 +104,8 @@ pub struct EvalReport {
     /// Per-step overhead of the cycle figures in the rows (`golden.cycles`): the SPEC §6
     /// reference `T_upd = 4H/N`.
     pub t_upd: u64,
-    /// The generated hardware's per-step overhead (`spartus_model::cycles::hw_t_upd`; `H + 17` when this
-    /// was written). Cycles are linear in T_upd, so the hardware figure of a row is
+    /// The generated hardware's per-step overhead (`spartus_model::cycles::hw_t_upd`; `I + H + 19` when
+    /// this was written). Cycles are linear in T_upd, so the hardware figure of a row is
     /// `cycles/step + (t_upd_hw - t_upd)`.
     pub t_upd_hw: u64,
     /// Pooling.
@@ -399,10 +399,11 @@ impl EvalReport {
     }
 }
 
-/// The generated hardware's T_upd for hidden size H (`spartus_model::cycles::hw_t_upd`:
-/// 4 MAC-phase + H gate issue + 13 gate latency = H + 17); `--t-upd-hw` overrides it.
-pub fn default_hw_t_upd(hidden: usize) -> u64 {
-    spartus_model::cycles::hw_t_upd(hidden)
+/// The generated hardware's T_upd for input size I and hidden size H
+/// (`spartus_model::cycles::hw_t_upd`: I input cycles + 2 flush + 4 MAC-phase + H gate issue +
+/// 13 gate latency = I + H + 19); `--t-upd-hw` overrides it.
+pub fn default_hw_t_upd(input: usize, hidden: usize) -> u64 {
+    spartus_model::cycles::hw_t_upd(input, hidden)
 }
 
 /// T_upd of the SPEC reference for an accelerator shape.

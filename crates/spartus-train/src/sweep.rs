@@ -44,6 +44,8 @@ pub struct Sweep {
     pub thetas: Vec<f64>,
     /// Seeds.
     pub seeds: Vec<u64>,
+    /// Input size I of the data (the hardware's T_upd depends on it).
+    pub input_size: usize,
     /// All points.
     pub points: Vec<SweepPoint>,
     /// Wall time in seconds.
@@ -130,6 +132,7 @@ pub fn run_sweep(
         gammas: gammas.to_vec(),
         thetas: thetas.iter().map(|&t| TrainConfig::theta_q(t)).collect(),
         seeds: seeds.to_vec(),
+        input_size: i,
         points,
         seconds: start.elapsed().as_secs_f64(),
     })
@@ -242,7 +245,7 @@ impl Sweep {
              epochs {}+{}, QAT={}, seeds {:?}. Test-set accuracy in %; with several seeds: mean (min–max). \
              Golden = bit-exact integer model (int8 weights, Q8.8). Zero Δ and cycles/step from the \
              golden run at the row's Θ (SPEC §6 model, M_arr = 1), with the SPEC reference \
-             T_upd = R = {} and with the generated hardware's T_upd = {} (`spartus_model::cycles::hw_t_upd`, H + 17 when written).\n",
+             T_upd = R = {} and with the generated hardware's T_upd = {} (`spartus_model::cycles::hw_t_upd`, I + H + 19 when written).\n",
             b.hidden,
             b.pe_count,
             b.rows_per_pe(),
@@ -252,7 +255,7 @@ impl Sweep {
             b.qat,
             self.seeds,
             b.rows_per_pe(),
-            default_hw_t_upd(b.hidden)
+            default_hw_t_upd(self.input_size, b.hidden)
         );
         let header = "| γ (W sparsity) | K | Θ | float Θ=0 | golden Θ=0 | float Θ | golden Θ | zero Δx % | zero Δh % | cycles/step (ref) | cycles/step (hw) |\n|---|---|---|---|---|---|---|---|---|---|---|";
         for (kind, title) in [
@@ -278,7 +281,8 @@ impl Sweep {
                     100.0 * r.zero_dx.mean,
                     100.0 * r.zero_dh.mean,
                     r.cycles.mean,
-                    r.cycles.mean + default_hw_t_upd(b.hidden) as f64 - b.rows_per_pe() as f64
+                    r.cycles.mean + default_hw_t_upd(self.input_size, b.hidden) as f64
+                        - b.rows_per_pe() as f64
                 );
             }
             let _ = writeln!(s);
