@@ -1846,14 +1846,18 @@ fn matrix_markdown(s: &mut String, m: &MatrixReport) {
         .min_by(|a, b| a.mac_utilization.total_cmp(&b.mac_utilization));
     let ceiling = m.baseline_cycles_per_step / m.t_upd as f64;
     let need = 9 * m.t_upd;
-    let fixed = m.t_upd.saturating_sub(sh.hidden_size as u64);
-    let mac_ovh = spartus_hw::layer::MAC_OVERHEAD.min(fixed);
+    let fixed = m
+        .t_upd
+        .saturating_sub((sh.input_size + sh.hidden_size) as u64);
+    let mac_ovh = spartus_hw::layer::MAC_OVERHEAD;
+    let flush = spartus_hw::layer::FLUSH_LEN;
     let _ = writeln!(
         s,
         "\n### Why utilization is far from 0.9\n\n\
-         Per step the hardware spends `max_a(K·nnz_a) + {mac_ovh}` cycles in the MAC arrays and \
-         then H + {gate} in the single gate unit, one after the other: `cycles = W + T_upd` with \
-         W = max_a K·nnz_a and T_upd = H + {fixed} = {t}. Useful MACs are N·W per array, so with \
+         Per step the hardware spends I + {flush} cycles taking in x_t, `max_a(K·nnz_a) + \
+         {mac_ovh}` cycles in the MAC arrays and then H + {gate} in the single gate unit, one \
+         after the other: `cycles = W + T_upd` with W = max_a K·nnz_a and T_upd = I + H + \
+         {fixed} = {t}. Useful MACs are N·W per array, so with \
          A = 1 utilization = W / (W + T_upd): the MAC array is never idle while it has work, and \
          every lost cycle is T_upd (column \"T_upd share\"). Utilization ≥ 0.9 needs \
          W ≥ 9·T_upd = {need} MAC cycles per step; at this shape W ≤ K·(I + H) = {}·K, so only \
@@ -1861,7 +1865,7 @@ fn matrix_markdown(s: &mut String, m: &MatrixReport) {
          term caps the speedup over dense at (dense cycles)/T_upd = {ceiling:.1}x whatever the \
          sparsity, which is why the measured speedup falls away from the ideal as sparsity and \
          delta density grow. This matrix shape has one array, so one gate lane (G ≤ A); what \
-         G gate lanes (T_upd ≈ H/G + {fixed}) and the overlapped schedule do about this term \
+         G gate lanes (T_upd = I + H/G + {fixed}) and the overlapped schedule do about this term \
          is measured in \"Gate lanes and the overlapped schedule\" above.\n",
         sh.input_size + sh.hidden_size,
         need.div_ceil((sh.input_size + sh.hidden_size) as u64),
@@ -1871,7 +1875,7 @@ fn matrix_markdown(s: &mut String, m: &MatrixReport) {
             .map(|p| format!("{:.3} ({})", p.mac_utilization, p.id))
             .unwrap_or_default(),
         t = m.t_upd,
-        gate = fixed - mac_ovh,
+        gate = spartus_hw::layer::GATE_LATENCY,
     );
     let _ = writeln!(
         s,

@@ -102,7 +102,7 @@ pub fn pattern_cycles(p: &ScalePoint, pat: &Pattern) -> Vec<u64> {
     let params = CycleParams {
         k_x: p.k as u64,
         k_h: p.k as u64,
-        t_upd: spartus_model::cycles::hw_t_upd_lanes(p.hidden_size, p.lanes),
+        t_upd: spartus_model::cycles::hw_t_upd_lanes(p.input_size, p.hidden_size, p.lanes),
     };
     let shape = OverlapShape {
         arrays: p.arrays,
@@ -120,7 +120,14 @@ pub fn pattern_cycles(p: &ScalePoint, pat: &Pattern) -> Vec<u64> {
             v
         })
         .collect();
-    schedule_cycles(&params, shape, p.overlap, &nnz_x_arr, &pat.h_fire)
+    schedule_cycles(
+        &params,
+        shape,
+        p.overlap,
+        p.input_size,
+        &nnz_x_arr,
+        &pat.h_fire,
+    )
 }
 
 /// The model curve of one variant.
@@ -155,6 +162,11 @@ pub fn variant(p: &ScalePoint) -> String {
     )
 }
 
+/// Dense-equivalent operations of one step, `2·4H·(I + H)` (DESIGN.md).
+pub fn dense_ops(p: &ScalePoint) -> f64 {
+    (2 * 4 * p.hidden_size * (p.input_size + p.hidden_size)) as f64
+}
+
 /// Utilization at `density` on a curve (exact grid point), if present.
 fn at(c: &ScheduleCurve, density: f64) -> Option<&CurvePoint> {
     c.points.iter().find(|q| (q.density - density).abs() < 1e-9)
@@ -186,9 +198,10 @@ pub fn markdown(s: &mut String, r: &ScheduleReport) {
          bit-exact replay; cycles are the hardware's counters and equal the cycle model at \
          every step). MAC utilization = useful MACs N·K·(nnz_x + nnz_h) / (A·N·cycles); cycles \
          per step count every cycle of a step except those spent waiting for the x stream or \
-         for the h consumer.\n\n\
-         | hardware | Verilog MB | Verilator build s | density x / h | cycles/step | µs/step @ 200 MHz | MAC util. | vs G = 1 | bit-exact | cycles = model |\n\
-         |---|---|---|---|---|---|---|---|---|---|",
+         for the h consumer. Effective throughput = dense-equivalent ops 2·4H·(I + H) per \
+         step / step time (Spartus reports ~1 µs per step and 9.4 TOp/s at 200 MHz).\n\n\
+         | hardware | Verilog MB | Verilator build s | density x / h | cycles/step | µs/step @ 200 MHz | eff. TOp/s @ 200 MHz | MAC util. | vs G = 1 | bit-exact | cycles = model |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|",
         r.timesteps
     );
     let base = r
@@ -200,7 +213,7 @@ pub fn markdown(s: &mut String, r: &ScheduleReport) {
         let cps = p.measured_cycles_per_step;
         let _ = writeln!(
             s,
-            "| {} | {:.1} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {:.1} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             variant(&p.point),
             p.verilog_bytes as f64 / 1e6,
             opt_f(p.build_seconds, 0),
@@ -210,6 +223,7 @@ pub fn markdown(s: &mut String, r: &ScheduleReport) {
             },
             opt_f(cps, 1),
             opt_f(cps.map(|c| c / 200.0), 2),
+            opt_f(cps.map(|c| dense_ops(&p.point) / (c / 200e6) / 1e12), 2),
             opt_f(p.measured_mac_utilization, 3),
             match (base, cps) {
                 (Some(b), Some(c)) if c > 0.0 => format!("{:.2}x", b / c),
@@ -314,7 +328,7 @@ mod tests {
         let last = c.points.last().unwrap();
         let work = |n: usize, a: usize| n.div_ceil(a) * v.k;
         let expect = (work(16, 4) + work(64, 4)) as f64
-            + spartus_model::cycles::hw_t_upd_lanes(64, 2) as f64;
+            + spartus_model::cycles::hw_t_upd_lanes(16, 64, 2) as f64;
         assert_eq!(last.cycles_per_step, expect);
         let useful = (v.pe_count * v.k * (16 + 64)) as f64;
         assert!((last.mac_utilization - useful / (32.0 * expect)).abs() < 1e-12);
