@@ -14,11 +14,49 @@
 //! block with a Rust model in [`Logic::update`]; the Verilator replay checks that both agree.
 //! Image files are referenced as `mem/<file>` relative to the simulator's working directory
 //! (`hdl_out/<name>/`), which keeps the emitted RTL free of machine-specific paths.
+//!
+//! Mapping hints (see [`logic_style`]), honoured by Yosys 0.23's `memory_libmap` and ignored
+//! by simulators; they depend only on depth, width and kind, so the text stays deterministic:
+//! - ROMs of at most [`LOGIC_ROM_MAX_DEPTH`] words: `(* rom_style = "logic" *)` (LUTs, instead
+//!   of a mostly empty 4 Kbit SB_RAM40_4K / 18 Kbit DP16KD);
+//! - deeper ROMs: `(* rom_style = "block" *)`. Without it Yosys 0.23 builds e.g. a 64 x 32 bias
+//!   ROM from FFs and LUTs (~600 LCs for four of them on iCE40) instead of 2 block RAMs each;
+//! - RAMs of at most [`LOGIC_RAM_MAX_BITS`] bits: `(* ram_style = "logic" *)`; larger RAMs
+//!   get no attribute (Yosys picks block RAM).
+//!
+//! The write-first RAM compares the *used* address bits (`waddr[a:0] == raddr[a:0]`), the
+//! form Yosys recognises as a transparent read port, so it maps to block RAM; comparing all
+//! 16 bits made Yosys 0.23 fall back to FFs (a H x 16 output FIFO in ~1.3 K LCs at H = 64).
+//! Addresses must be below the depth (out-of-range addresses alias in the Verilog and are
+//! ignored by the Rust model); every user keeps its pointers in range.
 
 use rust_hdl::prelude::*;
 
 /// Address width of every memory port (depth is a runtime value ≤ 2^16).
 pub const AW: usize = 16;
+
+/// ROMs of at most this many words are kept in logic: each output bit is a function of at most
+/// 5 address bits (a few LUT4s on iCE40), cheaper than a 4 Kbit block RAM. Example: the
+/// 4 bias banks of a PE with H/N ≤ 32 units. Deeper ROMs are put in block RAM.
+pub const LOGIC_ROM_MAX_DEPTH: usize = 32;
+
+/// RAMs of at most this many bits are kept in logic (one FF per bit plus a read mux). Larger
+/// RAMs cost more LCs than the block RAM they would save on a 5280-LC iCE40 UP5K.
+pub const LOGIC_RAM_MAX_BITS: usize = 64;
+
+/// The Yosys attribute (with a trailing space) for a memory of `depth` × `width` bits: keep it
+/// in logic, force a ROM into block RAM, or "" (let Yosys choose).
+pub fn logic_style(depth: usize, width: usize, rom: bool) -> &'static str {
+    if rom && depth <= LOGIC_ROM_MAX_DEPTH {
+        "(* rom_style = \"logic\" *) "
+    } else if rom {
+        "(* rom_style = \"block\" *) "
+    } else if depth * width <= LOGIC_RAM_MAX_BITS {
+        "(* ram_style = \"logic\" *) "
+    } else {
+        ""
+    }
+}
 
 /// Synchronous 1R1W memory of `DW`-bit words.
 #[derive(LogicBlock)]
@@ -116,7 +154,12 @@ impl<const DW: usize> Logic for SyncMem<DW> {
     fn hdl(&self) -> Verilog {
         let depth = self._mem.len();
         let ab = addr_bits(depth);
-        let mut v = format!("reg [{}:0] store [0:{}];\n", DW - 1, depth - 1);
+        let mut v = format!(
+            "{}reg [{}:0] store [0:{}];\n",
+            logic_style(depth, DW, self._rom),
+            DW - 1,
+            depth - 1
+        );
         if let Some(f) = &self._file {
             v.push_str(&format!("initial $readmemh(\"mem/{f}\", store);\n"));
         }
@@ -129,7 +172,7 @@ impl<const DW: usize> Logic for SyncMem<DW> {
             v.push_str(&format!(
                 "always @(posedge clock) begin\n\
                  \x20   if (we) store[waddr[{a}:0]] <= wdata;\n\
-                 \x20   rdata <= (we && (waddr == raddr)) ? wdata : store[raddr[{a}:0]];\n\
+                 \x20   rdata <= (we && (waddr[{a}:0] == raddr[{a}:0])) ? wdata : store[raddr[{a}:0]];\n\
                  end\n",
                 a = ab - 1
             ));
@@ -221,12 +264,33 @@ mod tests {
         match w.m.hdl() {
             Verilog::Custom(s) => {
                 assert!(s.contains("$readmemh(\"mem/x.hex\", store)"));
-                assert!(s.contains("reg [15:0] store [0:2];"));
+                assert!(s.contains("(* rom_style = \"logic\" *) reg [15:0] store [0:2];"));
                 assert!(s.contains("store[raddr[1:0]]"));
                 assert!(!s.contains("wdata"));
             }
             _ => panic!("custom verilog expected"),
         }
+    }
+
+    #[test]
+    fn small_memories_in_logic_deep_roms_in_block_ram() {
+        let text = |m: SyncMem<16>| match m.hdl() {
+            Verilog::Custom(s) => s,
+            _ => panic!("custom verilog expected"),
+        };
+        // 4 x 16 = 64 bits: a whole SB_RAM40_4K would be 98 % empty
+        assert!(text(SyncMem::ram(4)).starts_with("(* ram_style = \"logic\" *) reg [15:0]"));
+        // 5 x 16 = 80 bits: block RAM
+        assert!(text(SyncMem::ram(5)).starts_with("reg [15:0] store [0:4];"));
+        let wf = text(SyncMem::write_first(256));
+        assert!(wf.starts_with("reg [15:0] store [0:255];"));
+        // the bypass compares the used address bits: Yosys then sees a transparent port
+        assert!(wf.contains("(we && (waddr[7:0] == raddr[7:0])) ? wdata : store[raddr[7:0]]"));
+        let rom = |n: usize| text(SyncMem::rom("r.hex", vec![1; n]));
+        assert!(rom(32).starts_with("(* rom_style = \"logic\" *) reg [15:0] store [0:31];"));
+        assert!(rom(33).starts_with("(* rom_style = \"block\" *) reg [15:0] store [0:32];"));
+        assert_eq!(logic_style(2, 32, false), "(* ram_style = \"logic\" *) ");
+        assert_eq!(logic_style(3, 32, false), "");
     }
 
     #[test]

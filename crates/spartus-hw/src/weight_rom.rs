@@ -4,6 +4,8 @@
 //! Ports: `addr: Bits<16>` in; `value: Signed<16>` (sign-extended int8) and `row: Bits<16>`
 //! (local row l) out. Latency 1 cycle (registered read, maps to block RAM), one read per cycle.
 //! Loaded from `mem/<file>` by `$readmemh`; hand-written Verilog leaf with a Rust model.
+//! A ROM of at most [`crate::mem::LOGIC_ROM_MAX_DEPTH`] words carries `(* rom_style = "logic" *)`
+//! (see [`crate::mem::logic_style`]).
 
 use rust_hdl::prelude::*;
 
@@ -63,7 +65,7 @@ impl Logic for WeightRom {
         let ib = self._ib as usize;
         let w = 8 + ib;
         Verilog::Custom(format!(
-            "reg [{wm}:0] store [0:{dm}];\n\
+            "{style}reg [{wm}:0] store [0:{dm}];\n\
              initial $readmemh(\"mem/{file}\", store);\n\
              reg [{wm}:0] q;\n\
              always @(posedge clock) q <= store[addr[{am}:0]];\n\
@@ -71,6 +73,7 @@ impl Logic for WeightRom {
              \x20   value = {{{{8{{q[{wm}]}}}}, q[{wm}:{ib}]}};\n\
              \x20   row = {{{pad}'d0, q[{ibm}:0]}};\n\
              end\n",
+            style = crate::mem::logic_style(self._words.len(), w, true),
             wm = w - 1,
             dm = self._words.len() - 1,
             file = self._file,
