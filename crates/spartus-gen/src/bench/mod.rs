@@ -420,7 +420,7 @@ pub struct MatrixPoint {
     pub cycles_per_step: f64,
     /// Model cycles per step.
     pub model_cycles_per_step: f64,
-    /// `T_upd` of the hardware (`spartus_hw::layer::t_upd(H)`).
+    /// `T_upd` of the hardware (`spartus_hw::layer::t_upd(I, H)`).
     pub t_upd: u64,
     /// Dense-equivalent ops per step `2·4H·(I+H)`.
     pub ops_dense_per_step: u64,
@@ -1764,7 +1764,7 @@ fn matrix_markdown(s: &mut String, m: &MatrixReport) {
          with the golden model) the hidden density. **All densities below are measured** \
          (x, h: from the vector set; all: the hardware's `stat_deltas / (T·(I+H))`); the target is \
          only the point's name. Dense-equivalent ops per step `2·4H·(I+H)` = {}; peak `2·A·N·f` = \
-         {:.2} GOp/s; T_upd = {} cycles per step (hardware: `spartus_hw::layer::t_upd(H)`). Dense baseline `{}` (K = R, Θ = 0, \
+         {:.2} GOp/s; T_upd = {} cycles per step (hardware: `spartus_hw::layer::t_upd(I, H)`). Dense baseline `{}` (K = R, Θ = 0, \
          hold 0): {:.1} cycles per step, measured in this run.\n",
         sh.input_size,
         sh.hidden_size,
