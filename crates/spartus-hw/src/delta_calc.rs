@@ -67,14 +67,21 @@ impl Logic for DeltaCalc {
     }
 
     fn hdl(&self) -> Verilog {
+        // Shallow form of the same function (Fmax: the x̂ read → compare → write-back loop is
+        // one cycle): the threshold tests compare `old` with x ∓ theta (computed from the
+        // registered x, off the `old` path) instead of taking |x - old|; `upd` is x unless the
+        // 17-bit difference overflows, then old ± 32767/32768 = old (- 1) with bit 15 flipped.
         Verilog::Custom(format!(
             "wire signed [16:0] r = {{x[15], x}} - {{old[15], old}};\n\
-             wire signed [16:0] ra = r[16] ? -r : r;\n\
-             wire signed [15:0] d = (r > 17'sd32767) ? 16'sh7fff : ((r < -17'sd32768) ? 16'sh8000 : r[15:0]);\n\
+             wire signed [17:0] xm = {{{{2{{x[15]}}}}, x}} - 18'sd{theta};\n\
+             wire signed [17:0] xp = {{{{2{{x[15]}}}}, x}} + 18'sd{theta};\n\
+             wire signed [17:0] o18 = {{{{2{{old[15]}}}}, old}};\n\
+             wire inr = (r[16] == r[15]);\n\
+             wire [15:0] om1 = old - 16'd1;\n\
              always @(*) begin\n\
-             \x20   fire = (ra >= 17'sd{theta}) && (r != 17'sd0);\n\
-             \x20   delta = d;\n\
-             \x20   upd = old + d;\n\
+             \x20   fire = ((xm >= o18) || (xp <= o18)) && (x != old);\n\
+             \x20   delta = inr ? r[15:0] : (r[16] ? 16'sh8000 : 16'sh7fff);\n\
+             \x20   upd = inr ? x : (r[16] ? {{~old[15], old[14:0]}} : {{~om1[15], om1[14:0]}});\n\
              end\n",
             theta = self._theta
         ))
