@@ -30,7 +30,7 @@ use std::path::Path;
 /// hardware (SPEC §6, §11). Every cycle prediction of `gen` goes through here.
 ///
 /// The hardware streams the H units through G = `hardware.gate_lanes` gate units in parallel
-/// and has fixed pipeline overheads: `T_upd = H/G + 17` ([`spartus_hw::layer::t_upd_lanes`]);
+/// and has fixed pipeline overheads: `T_upd = H/G + 18` ([`spartus_hw::layer::t_upd_lanes`]);
 /// Verilator measures exactly this.
 pub fn hw_t_upd(resolved: &Resolved, layer: usize, dims: &LayerDims) -> u64 {
     let _ = layer;

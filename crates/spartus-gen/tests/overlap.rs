@@ -35,7 +35,7 @@ fn verified(name: &str, seed: u64) -> (VerifyReport, tempfile::TempDir, Design) 
     (report, out, design)
 }
 
-/// The same design's cycles without overlap (closed form, SPEC §6 with T_upd = H/G + 17).
+/// The same design's cycles without overlap (closed form, SPEC §6 with T_upd = H/G + 18).
 fn cycles_without_overlap(d: &Design) -> u64 {
     d.cycle_params
         .iter()

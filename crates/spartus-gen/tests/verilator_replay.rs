@@ -82,7 +82,7 @@ fn saturating_inputs_bit_exact() {
     assert!(x.lines().any(|l| l == "8000"), "no -saturated input");
 }
 
-/// Steps whose measured compute cycles are below the one-lane overhead `H + 17`: only
+/// Steps whose measured compute cycles are below the one-lane overhead `H + 18`: only
 /// possible when the G lanes really shorten the gate phase.
 fn steps_below_one_lane_t_upd(r: &VerifyReport, hidden: usize) -> usize {
     let one_lane = spartus_model::cycles::hw_t_upd(hidden);

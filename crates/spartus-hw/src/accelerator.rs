@@ -8,7 +8,7 @@
 //! (last layer). Layer l's h stream is layer l+1's x stream.
 //!
 //! Latency and throughput per layer: see [`crate::layer`]; compute cycles per step and layer
-//! are `max_a(K_x·nnz_x(a) + K_h·nnz_h(a)) + T_upd`, `T_upd = H + 17`.
+//! are `max_a(K_x·nnz_x(a) + K_h·nnz_h(a)) + T_upd`, `T_upd = H + 18`.
 
 use crate::layer::{Layer, LayerSpec};
 use rust_hdl::prelude::*;

@@ -35,17 +35,17 @@ pub fn reference_t_upd(dims: &LayerDims) -> u64 {
 /// (3). `spartus-hw` checks at compile time that its pipeline matches.
 pub const HW_MAC_OVERHEAD: u64 = 4;
 /// Gate-phase latency of the generated hardware after the last unit is issued: M read (1) +
-/// gate pipeline (10) + hidden delta encoder (2). Checked at compile time by `spartus-hw`.
-pub const HW_GATE_LATENCY: u64 = 13;
+/// gate pipeline (11) + hidden delta encoder (2). Checked at compile time by `spartus-hw`.
+pub const HW_GATE_LATENCY: u64 = 14;
 
 /// The generated hardware's per-step overhead with one gate lane (`hardware.gate_lanes = 1`,
-/// the default): `H + 17`. Same as [`hw_t_upd_lanes`]`(hidden, 1)`.
+/// the default): `H + 18`. Same as [`hw_t_upd_lanes`]`(hidden, 1)`.
 pub fn hw_t_upd(hidden: usize) -> u64 {
     hw_t_upd_lanes(hidden, 1)
 }
 
 /// The generated hardware's per-step overhead with G gate lanes:
-/// `T_upd = HW_MAC_OVERHEAD + H/G + HW_GATE_LATENCY` = H/G + 17 (G gate units each stream H/G
+/// `T_upd = HW_MAC_OVERHEAD + H/G + HW_GATE_LATENCY` = H/G + 18 (G gate units each stream H/G
 /// units, one per cycle, in parallel; G divides H because G divides N). Verilator measures
 /// exactly this; kept here (not only in spartus-hw) so that rust-hdl-free code can predict the
 /// hardware's cycles.
@@ -383,14 +383,14 @@ mod tests {
 
     #[test]
     fn hw_t_upd_with_lanes() {
-        assert_eq!(hw_t_upd(1024), 1024 + 17);
+        assert_eq!(hw_t_upd(1024), 1024 + 18);
         assert_eq!(hw_t_upd_lanes(1024, 1), hw_t_upd(1024));
-        assert_eq!(hw_t_upd_lanes(1024, 8), 128 + 17);
-        assert_eq!(hw_t_upd_lanes(12, 3), 4 + 17);
+        assert_eq!(hw_t_upd_lanes(1024, 8), 128 + 18);
+        assert_eq!(hw_t_upd_lanes(12, 3), 4 + 18);
     }
 
     /// Without overlap the cycle-by-cycle schedule equals the closed form
-    /// `max_a work_a + H/G + 17` on random patterns (different K_x, K_h; arrays without work).
+    /// `max_a work_a + H/G + 18` on random patterns (different K_x, K_h; arrays without work).
     #[test]
     fn schedule_without_overlap_is_the_closed_form() {
         let mut s = 12345u64;
@@ -436,9 +436,9 @@ mod tests {
     }
 
     /// Overlap, hand-computed: A = G = 1, H = 4, K_h = 2, every unit fires at step 0. Gate
-    /// cycles 13..16 push one column each; the engine pops a column one cycle after it is
-    /// visible and issues K_h = 2 cycles: pops at 14, 16 (issue 15-16, 17-18 — the gate phase
-    /// has 4 + 13 = 17 cycles, 0..16), so at the end one column is in hand (popped at 16) and
+    /// cycles 14..17 push one column each; the engine pops a column one cycle after it is
+    /// visible and issues K_h = 2 cycles: pops at 15, 17 (issue 16-17, 18-19 — the gate phase
+    /// has 4 + 14 = 18 cycles, 0..17), so at the end one column is in hand (popped at 17) and
     /// two wait in the queue: step 1's MAC issues 2 + 2 + 2 = 6 cycles (the held column
     /// without a pop cycle, the others each popped in their predecessor's last cycle) and
     /// drains in 3: 9 cycles.
@@ -461,7 +461,7 @@ mod tests {
             &[vec![0], vec![0]],
             &[vec![0, 1, 2, 3], vec![]],
         );
-        assert_eq!(c, vec![4 + 17, 9 + 17]);
+        assert_eq!(c, vec![4 + 18, 9 + 18]);
         let n = schedule_cycles(
             &p,
             shape,
@@ -469,7 +469,7 @@ mod tests {
             &[vec![0], vec![0]],
             &[vec![0, 1, 2, 3], vec![]],
         );
-        assert_eq!(n, vec![4 + 17, 8 + 4 + 17]);
+        assert_eq!(n, vec![4 + 18, 8 + 4 + 18]);
     }
 
     #[test]
