@@ -260,9 +260,9 @@ mod tests {
                 row.cycles_per_step
             );
         }
-        // dense: x work 5·4 + h work 128·4 per array (+ 4), T_upd 145 (without overlap)
+        // dense: x work 5·4 + h work 128·4 per array (+ 4), T_upd 146 (without overlap)
         let row = density_row(&r, 1.0);
-        assert_eq!(row.cycles_without_overlap, Some((20 + 512 + 145) as f64));
+        assert_eq!(row.cycles_without_overlap, Some((20 + 512 + 146) as f64));
         assert!(report(&r).contains("w/o overlap"));
     }
 

@@ -400,7 +400,7 @@ impl EvalReport {
 }
 
 /// The generated hardware's T_upd for hidden size H (`spartus_model::cycles::hw_t_upd`:
-/// 4 MAC-phase + H gate issue + 13 gate latency = H + 17); `--t-upd-hw` overrides it.
+/// 4 MAC-phase + H gate issue + 14 gate latency = H + 18); `--t-upd-hw` overrides it.
 pub fn default_hw_t_upd(hidden: usize) -> u64 {
     spartus_model::cycles::hw_t_upd(hidden)
 }

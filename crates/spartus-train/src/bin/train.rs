@@ -88,7 +88,7 @@ struct FitArgs {
     #[arg(long)]
     quiet: bool,
     /// The generated hardware's per-step overhead T_upd for the cycle figures
-    /// (default H + 17, as spartus_model::cycles::hw_t_upd).
+    /// (default H + 18, as spartus_model::cycles::hw_t_upd).
     #[arg(long)]
     t_upd_hw: Option<u64>,
     /// Set both Θx and Θh (overrides --theta-x / --theta-h).
@@ -112,7 +112,7 @@ struct EvalArgs {
     /// Report path prefix (<report>.json, <report>.md); none if omitted.
     #[arg(long)]
     report: Option<PathBuf>,
-    /// The generated hardware's T_upd (default H + 17).
+    /// The generated hardware's T_upd (default H + 18).
     #[arg(long)]
     t_upd_hw: Option<u64>,
     /// h produced by the RTL for the whole test set (same layout as `vectors`' h_q.hex):
