@@ -260,10 +260,10 @@ mod tests {
                 row.cycles_per_step
             );
         }
-        // dense: x work 5·4 + h work 128·4 per array, T_upd = I + 2 + 4 + H/G + 13 =
-        // 40 + 2 + 4 + 128 + 13 = 187 (without overlap)
+        // dense: x work 5·4 + h work 128·4 per array, T_upd = I + 2 + 4 + H/G + 14 =
+        // 40 + 2 + 4 + 128 + 14 = 188 (without overlap)
         let row = density_row(&r, 1.0);
-        assert_eq!(row.cycles_without_overlap, Some((20 + 512 + 187) as f64));
+        assert_eq!(row.cycles_without_overlap, Some((20 + 512 + 188) as f64));
         assert!(report(&r).contains("w/o overlap"));
     }
 

@@ -31,7 +31,7 @@ use std::path::Path;
 ///
 /// The layer accepts its I input elements (one counted cycle each), flushes the input delta
 /// encoder (2), streams the H units through G = `hardware.gate_lanes` gate units in parallel
-/// and has fixed pipeline overheads: `T_upd = I + 2 + 4 + H/G + 13`
+/// and has fixed pipeline overheads: `T_upd = I + 2 + 4 + H/G + 14`
 /// ([`spartus_hw::layer::t_upd_lanes`]); Verilator measures exactly this.
 pub fn hw_t_upd(resolved: &Resolved, layer: usize, dims: &LayerDims) -> u64 {
     let _ = layer;

@@ -36,7 +36,7 @@ fn verified(name: &str, seed: u64) -> (VerifyReport, tempfile::TempDir, Design) 
 }
 
 /// The same design's cycles without overlap (closed form, SPEC §6 with T_upd = I + 2 + 4 + H/G
-/// + 13).
+/// + 14).
 fn cycles_without_overlap(d: &Design) -> u64 {
     d.cycle_params
         .iter()

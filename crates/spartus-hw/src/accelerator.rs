@@ -8,7 +8,7 @@
 //! (last layer). Layer l's h stream is layer l+1's x stream.
 //!
 //! Latency and throughput per layer: see [`crate::layer`]; compute cycles per step and layer
-//! are `max_a(K_x·nnz_x(a) + K_h·nnz_h(a)) + T_upd`, `T_upd = I + 2 + 4 + H/G + 13` without
+//! are `max_a(K_x·nnz_x(a) + K_h·nnz_h(a)) + T_upd`, `T_upd = I + 2 + 4 + H/G + 14` without
 //! `hardware.overlap` (`layer::t_upd_lanes`; the layer's I input cycles count).
 
 use crate::layer::{Layer, LayerSpec};

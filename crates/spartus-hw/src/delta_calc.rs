@@ -4,8 +4,12 @@
 //! `upd = old + delta` (the updated x̂ / ĥ when `fire`).
 //! (`r != 0` makes zero deltas free also when theta = 0, SPEC §3.8.)
 //!
-//! Ports: `x`, `old: Signed<16>` in; `fire: Bit`, `delta`, `upd: Signed<16>` out.
-//! Combinational (latency 0). Hand-written Verilog leaf with Rust model [`delta_calc`].
+//! Ports: `clock`; `x_in: Signed<16>` (registered inside: x is `x_in` of the previous cycle),
+//! `old: Signed<16>` in; `fire: Bit`, `delta`, `upd: Signed<16>` out.
+//! Latency: 1 cycle from `x_in`, 0 from `old` (the outputs are combinational in `old`, so the
+//! x̂ read → compare → write-back loop of the encoder stays one cycle). Throughput one element
+//! per cycle. The register also holds x ∓ theta, so the threshold tests are one comparison of
+//! `old` each. Hand-written Verilog leaf with Rust model [`delta_calc`].
 
 use rust_hdl::prelude::*;
 
@@ -17,11 +21,13 @@ pub fn delta_calc(x: i64, old: i64, theta: i64) -> (bool, i64, i64) {
     (fire, d, ((old + d) as i16) as i64)
 }
 
-/// Combinational delta arithmetic.
+/// Delta arithmetic (x registered, combinational in `old`).
 #[derive(LogicBlock)]
 pub struct DeltaCalc {
-    /// New value.
-    pub x: Signal<In, Signed<16>>,
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// New value (used one cycle later).
+    pub x_in: Signal<In, Signed<16>>,
     /// Stored x̂ / ĥ.
     pub old: Signal<In, Signed<16>>,
     /// The change is at least theta (and nonzero).
@@ -31,6 +37,7 @@ pub struct DeltaCalc {
     /// old + delta.
     pub upd: Signal<Out, Signed<16>>,
     _theta: i64,
+    _xq: i64,
 }
 
 impl DeltaCalc {
@@ -38,23 +45,24 @@ impl DeltaCalc {
     pub fn new(theta: i64) -> Self {
         assert!((0..=32767).contains(&theta));
         Self {
-            x: Default::default(),
+            clock: Default::default(),
+            x_in: Default::default(),
             old: Default::default(),
             fire: Default::default(),
             delta: Default::default(),
             upd: Default::default(),
             _theta: theta,
+            _xq: 0,
         }
     }
 }
 
 impl Logic for DeltaCalc {
     fn update(&mut self) {
-        let (f, d, n) = delta_calc(
-            crate::sim::to_i64(self.x.val()),
-            crate::sim::to_i64(self.old.val()),
-            self._theta,
-        );
+        if self.clock.pos_edge() {
+            self._xq = crate::sim::to_i64(self.x_in.val());
+        }
+        let (f, d, n) = delta_calc(self._xq, crate::sim::to_i64(self.old.val()), self._theta);
         self.fire.next = f;
         self.delta.next = Signed::<16>::from(d);
         self.upd.next = Signed::<16>::from(n);
@@ -67,14 +75,27 @@ impl Logic for DeltaCalc {
     }
 
     fn hdl(&self) -> Verilog {
+        // Shallow form of the same function (Fmax: the x̂ read → compare → write-back loop is
+        // one cycle): the threshold tests compare `old` with the registered x ∓ theta instead
+        // of taking |x - old|; `upd` is x unless the 17-bit difference overflows, then
+        // old ± 32767/32768 = old (- 1) with bit 15 flipped.
         Verilog::Custom(format!(
-            "wire signed [16:0] r = {{x[15], x}} - {{old[15], old}};\n\
-             wire signed [16:0] ra = r[16] ? -r : r;\n\
-             wire signed [15:0] d = (r > 17'sd32767) ? 16'sh7fff : ((r < -17'sd32768) ? 16'sh8000 : r[15:0]);\n\
+            "reg signed [15:0] x = 16'sd0;\n\
+             reg signed [17:0] xm = -18'sd{theta};\n\
+             reg signed [17:0] xp = 18'sd{theta};\n\
+             always @(posedge clock) begin\n\
+             \x20   x <= x_in;\n\
+             \x20   xm <= {{{{2{{x_in[15]}}}}, x_in}} - 18'sd{theta};\n\
+             \x20   xp <= {{{{2{{x_in[15]}}}}, x_in}} + 18'sd{theta};\n\
+             end\n\
+             wire signed [16:0] r = {{x[15], x}} - {{old[15], old}};\n\
+             wire signed [17:0] o18 = {{{{2{{old[15]}}}}, old}};\n\
+             wire inr = (r[16] == r[15]);\n\
+             wire [15:0] om1 = old - 16'd1;\n\
              always @(*) begin\n\
-             \x20   fire = (ra >= 17'sd{theta}) && (r != 17'sd0);\n\
-             \x20   delta = d;\n\
-             \x20   upd = old + d;\n\
+             \x20   fire = ((xm >= o18) || (xp <= o18)) && (x != old);\n\
+             \x20   delta = inr ? r[15:0] : (r[16] ? 16'sh8000 : 16'sh7fff);\n\
+             \x20   upd = inr ? x : (r[16] ? {{~old[15], old[14:0]}} : {{~om1[15], om1[14:0]}});\n\
              end\n",
             theta = self._theta
         ))

@@ -53,7 +53,6 @@ pub struct DeltaEncoder {
     zero: Constant<Bits<16>>,
     v1: DFF<Bit>,
     idx1: DFF<Bits<16>>,
-    val1: DFF<Signed<16>>,
     arr1: DFF<Bits<8>>,
     addr1: DFF<Bits<16>>,
     fwd: DFF<Bit>,
@@ -88,7 +87,6 @@ impl DeltaEncoder {
             zero: Constant::new(0u64.into()),
             v1: Default::default(),
             idx1: Default::default(),
-            val1: Default::default(),
             arr1: Default::default(),
             addr1: Default::default(),
             fwd: Default::default(),
@@ -109,13 +107,14 @@ impl DeltaEncoder {
 impl Logic for DeltaEncoder {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, v1, idx1, val1, arr1, addr1, fwd, fwdv, ov, od, oarr, oaddr);
+        dff_setup!(self, clock, v1, idx1, arr1, addr1, fwd, fwdv, ov, od, oarr, oaddr);
         self.mem.clock.next = self.clock.val();
         // stage 0: read x̂[j]
         self.mem.raddr.next = self.in_index.val();
         self.v1.d.next = self.in_valid.val() & !self.flush.val();
         self.idx1.d.next = self.in_index.val();
-        self.val1.d.next = self.in_value.val();
+        self.calc.clock.next = self.clock.val();
+        self.calc.x_in.next = self.in_value.val();
         self.arr1.d.next = self.in_arr.val();
         self.addr1.d.next = self.in_addr.val();
         // stage 1: compare, update x̂, forward to a same-index element right behind
@@ -123,7 +122,6 @@ impl Logic for DeltaEncoder {
         if self.fwd.q.val() {
             self.old.next = self.fwdv.q.val();
         }
-        self.calc.x.next = self.val1.q.val();
         self.calc.old.next = self.old.val();
         self.write.next = self.v1.q.val() & self.calc.fire.val() & !self.flush.val();
         self.mem.we.next = self.write.val() | self.clr_valid.val();

@@ -8,12 +8,13 @@
 //! - c2→3: LUT index, LUT reads (σ for i, f, o; tanh for g); c[u] read;
 //! - c3→4: register LUT outputs and c[u];
 //! - c4→5: products f·c and i·g, registered;
-//! - c5→6: `c = sat16(RQ(f·c + i·g, 8))` (one rounding of the exact sum), registered; c[u]
+//! - c5→6: exact sum `f·c + i·g`, registered;
+//! - c6→7: `c = sat16(RQ(f·c + i·g, 8))` (one rounding of the exact sum), registered; c[u]
 //!   written;
-//! - c6→7: tanh(c) LUT read; c7→8: registered;
-//! - c8→9: product o·tanh(c), registered; c9→10: `h = sat16(RQ(o·tanh(c), 8))`, registered.
+//! - c7→8: tanh(c) LUT read; c8→9: registered;
+//! - c9→10: product o·tanh(c), registered; c10→11: `h = sat16(RQ(o·tanh(c), 8))`, registered.
 //!
-//! Latency [`GATE_PIPE`] = 10 cycles (`in_valid` → `out_valid`), throughput one unit per
+//! Latency [`GATE_PIPE`] = 11 cycles (`in_valid` → `out_valid`), throughput one unit per
 //! cycle. c has no short-range recurrence (unit u is updated once per step), so the depth costs
 //! only latency.
 //!
@@ -95,28 +96,29 @@ pub struct GateUnit {
     p5fc: DFF<Signed<32>>,
     p5ig: DFF<Signed<32>>,
     csum: Signal<Local, Signed<32>>,
+    s6: DFF<Signed<32>>,
     rq_c: Requant<32>,
-    c6: DFF<Signed<16>>,
+    c7: DFF<Signed<16>>,
     ix_c: LutIndex,
     lut_c: SyncMem<16>,
-    tc8: DFF<Signed<16>>,
+    tc9: DFF<Signed<16>>,
     oh: Signal<Local, Signed<32>>,
-    oh9: DFF<Signed<32>>,
+    oh10: DFF<Signed<32>>,
     rq_h: Requant<32>,
-    h10: DFF<Signed<16>>,
-    v_c5: ValidDelay,
-    v_c10: ValidDelay,
+    h11: DFF<Signed<16>>,
+    v_c6: ValidDelay,
+    v_c11: ValidDelay,
     u_c2: Delay<Bits<16>>,
-    u_c5: Delay<Bits<16>>,
-    u_c10: Delay<Bits<16>>,
-    arr_c10: Delay<Bits<8>>,
-    addr_c10: Delay<Bits<16>>,
-    o_c8: Delay<Signed<16>>,
+    u_c6: Delay<Bits<16>>,
+    u_c11: Delay<Bits<16>>,
+    arr_c11: Delay<Bits<8>>,
+    addr_c11: Delay<Bits<16>>,
+    o_c9: Delay<Signed<16>>,
     zero16: Constant<Bits<16>>,
 }
 
 /// Latency of the gate unit pipeline in cycles.
-pub const GATE_PIPE: usize = 10;
+pub const GATE_PIPE: usize = 11;
 
 /// Arithmetic options of the gate unit.
 #[derive(Debug, Clone)]
@@ -190,23 +192,24 @@ impl GateUnit {
             p5fc: Default::default(),
             p5ig: Default::default(),
             csum: Default::default(),
+            s6: Default::default(),
             rq_c: rq(8),
-            c6: Default::default(),
+            c7: Default::default(),
             ix_c: LutIndex::new(s),
             lut_c: SyncMem::rom("tanh.hex", spec.tanh.clone()),
-            tc8: Default::default(),
+            tc9: Default::default(),
             oh: Default::default(),
-            oh9: Default::default(),
+            oh10: Default::default(),
             rq_h: rq(8),
-            h10: Default::default(),
-            v_c5: ValidDelay::new(5),
-            v_c10: ValidDelay::new(5),
+            h11: Default::default(),
+            v_c6: ValidDelay::new(6),
+            v_c11: ValidDelay::new(5),
             u_c2: Delay::new(2),
-            u_c5: Delay::new(3),
-            u_c10: Delay::new(5),
-            arr_c10: Delay::new(GATE_PIPE),
-            addr_c10: Delay::new(GATE_PIPE),
-            o_c8: Delay::new(4),
+            u_c6: Delay::new(4),
+            u_c11: Delay::new(5),
+            arr_c11: Delay::new(GATE_PIPE),
+            addr_c11: Delay::new(GATE_PIPE),
+            o_c9: Delay::new(5),
             zero16: Constant::new(0u64.into()),
         }
     }
@@ -222,7 +225,7 @@ impl Logic for GateUnit {
     fn update(&mut self) {
         dff_setup!(
             self, clock, m1i, m1f, m1g, m1o, p2i, p2f, p2g, p2o, g4i, g4f, g4g, g4o, c4, p5fc,
-            p5ig, c6, tc8, oh9, h10
+            p5ig, s6, c7, tc9, oh10, h11
         );
         self.lut_i.clock.next = self.clock.val();
         self.lut_f.clock.next = self.clock.val();
@@ -230,24 +233,24 @@ impl Logic for GateUnit {
         self.lut_o.clock.next = self.clock.val();
         self.lut_c.clock.next = self.clock.val();
         self.cmem.clock.next = self.clock.val();
-        self.v_c5.clock.next = self.clock.val();
-        self.v_c10.clock.next = self.clock.val();
+        self.v_c6.clock.next = self.clock.val();
+        self.v_c11.clock.next = self.clock.val();
         self.u_c2.clock.next = self.clock.val();
-        self.u_c5.clock.next = self.clock.val();
-        self.u_c10.clock.next = self.clock.val();
-        self.arr_c10.clock.next = self.clock.val();
-        self.addr_c10.clock.next = self.clock.val();
-        self.o_c8.clock.next = self.clock.val();
+        self.u_c6.clock.next = self.clock.val();
+        self.u_c11.clock.next = self.clock.val();
+        self.arr_c11.clock.next = self.clock.val();
+        self.addr_c11.clock.next = self.clock.val();
+        self.o_c9.clock.next = self.clock.val();
         // tags: valid (cleared by flush), unit index, h-column tags
-        self.v_c5.clear.next = self.flush.val();
-        self.v_c5.d.next = self.in_valid.val();
-        self.v_c10.clear.next = self.flush.val();
-        self.v_c10.d.next = self.v_c5.q.val();
+        self.v_c6.clear.next = self.flush.val();
+        self.v_c6.d.next = self.in_valid.val();
+        self.v_c11.clear.next = self.flush.val();
+        self.v_c11.d.next = self.v_c6.q.val();
         self.u_c2.d.next = self.in_u.val();
-        self.u_c5.d.next = self.u_c2.q.val();
-        self.u_c10.d.next = self.u_c5.q.val();
-        self.arr_c10.d.next = self.in_arr.val();
-        self.addr_c10.d.next = self.in_addr.val();
+        self.u_c6.d.next = self.u_c2.q.val();
+        self.u_c11.d.next = self.u_c6.q.val();
+        self.arr_c11.d.next = self.in_arr.val();
+        self.addr_c11.d.next = self.in_addr.val();
         // c0 -> c1: M words
         self.m1i.d.next = self.m_i.val();
         self.m1f.d.next = self.m_f.val();
@@ -298,31 +301,33 @@ impl Logic for GateUnit {
         self.ig.next = self.g4i.q.val() * self.g4g.q.val();
         self.p5fc.d.next = self.fc.val();
         self.p5ig.d.next = self.ig.val();
-        self.o_c8.d.next = self.g4o.q.val();
-        // c5 -> c6: cell update, c written
+        self.o_c9.d.next = self.g4o.q.val();
+        // c5 -> c6: exact sum of the products, registered
         self.csum.next = self.p5fc.q.val() + self.p5ig.q.val();
-        self.rq_c.x.next = self.csum.val();
-        self.c6.d.next = self.rq_c.y.val();
-        self.cmem.we.next = self.v_c5.q.val() | self.clr_valid.val();
-        self.cmem.waddr.next = self.u_c5.q.val();
+        self.s6.d.next = self.csum.val();
+        // c6 -> c7: cell update, c written
+        self.rq_c.x.next = self.s6.q.val();
+        self.c7.d.next = self.rq_c.y.val();
+        self.cmem.we.next = self.v_c6.q.val() | self.clr_valid.val();
+        self.cmem.waddr.next = self.u_c6.q.val();
         self.cmem.wdata.next = unsigned_cast(self.rq_c.y.val());
         if self.clr_valid.val() {
             self.cmem.waddr.next = self.clr_addr.val();
             self.cmem.wdata.next = self.zero16.val();
         }
-        // c6 -> c7 -> c8: tanh(c)
-        self.ix_c.x.next = self.c6.q.val();
+        // c7 -> c8 -> c9: tanh(c)
+        self.ix_c.x.next = self.c7.q.val();
         self.lut_c.raddr.next = self.ix_c.idx.val();
-        self.tc8.d.next = signed_cast(self.lut_c.rdata.val());
-        // c8 -> c9 -> c10: h
-        self.oh.next = self.o_c8.q.val() * self.tc8.q.val();
-        self.oh9.d.next = self.oh.val();
-        self.rq_h.x.next = self.oh9.q.val();
-        self.h10.d.next = self.rq_h.y.val();
-        self.out_valid.next = self.v_c10.q.val();
-        self.out_h.next = self.h10.q.val();
-        self.out_u.next = self.u_c10.q.val();
-        self.out_arr.next = self.arr_c10.q.val();
-        self.out_addr.next = self.addr_c10.q.val();
+        self.tc9.d.next = signed_cast(self.lut_c.rdata.val());
+        // c9 -> c10 -> c11: h
+        self.oh.next = self.o_c9.q.val() * self.tc9.q.val();
+        self.oh10.d.next = self.oh.val();
+        self.rq_h.x.next = self.oh10.q.val();
+        self.h11.d.next = self.rq_h.y.val();
+        self.out_valid.next = self.v_c11.q.val();
+        self.out_h.next = self.h11.q.val();
+        self.out_u.next = self.u_c11.q.val();
+        self.out_arr.next = self.arr_c11.q.val();
+        self.out_addr.next = self.addr_c11.q.val();
     }
 }

@@ -15,11 +15,11 @@
 //!   g's partial-M chain), one unit per lane, and pass through the G gate units; lane g's h
 //!   goes to its h buffer and through its hidden delta encoder, whose nonzero Δh column u goes
 //!   to array u mod A (the G units of a cycle are consecutive and G ≤ A, so the G lanes push to
-//!   G distinct arrays: no conflict, no loss). Lasts H/G + 13 cycles ([`GATE_LATENCY`]).
+//!   G distinct arrays: no conflict, no loss). Lasts H/G + 14 cycles ([`GATE_LATENCY`]).
 //!   Counted. The output stream reads the G h buffers round-robin, so h leaves in order 0..H-1.
 //!
 //! So the compute cycles of a step are exactly `max_a work_a + T_upd` with
-//! `T_upd = I + 2 + 4 + H/G + 13` (see [`t_upd_lanes`]), independent of stalls on the streams
+//! `T_upd = I + 2 + 4 + H/G + 14` (see [`t_upd_lanes`]), independent of stalls on the streams
 //! (stall cycles in `IN` and `WAIT` are not counted, and the MAC arrays do not move in them).
 //!
 //! Overlapped schedule (`hardware.overlap`, PEs [`crate::sparse_pe_ov::SparsePeOv`]): the

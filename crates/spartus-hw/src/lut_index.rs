@@ -53,23 +53,27 @@ impl Logic for LutIndex {
     }
 
     fn hdl(&self) -> Verilog {
+        // Shallow form of the same function (Fmax: it feeds a block-RAM address): x is in
+        // [-2048, 2047] iff bits 15..11 are a sign extension; (xc + 2^(s-1)) >> s is
+        // (xc >> s) + xc[s-1]; adding 2^(11-s) to the (12-s)-bit k flips its top bit; the only
+        // saturation left is the top entry rounding up. One (12-s)-bit increment in all.
         let s = self._shift;
-        let half = 1i64 << (11 - s);
-        let k = if s == 0 {
-            "wire signed [15:0] k = xc;\n".to_string()
+        let ew = 12 - s;
+        let up = if s == 0 {
+            "wire up = 1'b0;\n".to_string()
         } else {
-            format!(
-                "wire signed [15:0] k0 = (xc + 16'sd{r}) >>> {s};\n\
-                 wire signed [15:0] k = (k0 > 16'sd{hi}) ? 16'sd{hi} : ((k0 < -16'sd{half}) ? -16'sd{half} : k0);\n",
-                r = 1i64 << (s - 1),
-                hi = half - 1,
-            )
+            format!("wire up = xc[{}];\n", s - 1)
         };
         Verilog::Custom(format!(
-            "wire signed [15:0] xc = (x > 16'sd2047) ? 16'sd2047 : ((x < -16'sd2048) ? -16'sd2048 : x);\n\
-             {k}\
-             wire signed [15:0] e = k + 16'sd{half};\n\
-             always @(*) idx = e;\n"
+            "wire inr = (&x[15:11]) | (~|x[15:11]);\n\
+             wire [11:0] xc = inr ? x[11:0] : (x[15] ? 12'h800 : 12'h7ff);\n\
+             wire [{em}:0] eq = {{~xc[11], xc[10:{s}]}};\n\
+             {up}\
+             wire [{em}:0] e = eq + {{{{{ez}{{1'b0}}}}, up & ~(&eq)}};\n\
+             always @(*) idx = {{{pad}'d0, e}};\n",
+            em = ew - 1,
+            ez = ew - 1,
+            pad = 16 - ew,
         ))
     }
 }

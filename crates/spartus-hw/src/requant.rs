@@ -59,27 +59,31 @@ impl<const IW: usize> Logic for Requant<IW> {
     fn hdl(&self) -> Verilog {
         let w = IW + 1;
         let f = self._shift;
-        let body = if f == 0 {
-            "wire signed [W:0] r = xe;\n".to_string()
-        } else if self._rne {
+        // Shallow form (Fmax): RNE rounds by adding one carry-in bit `up` computed from the
+        // dropped fraction bits (`frac > half`, or `frac == half` and the kept LSB odd) to the
+        // low 16 bits of the shifted value (one 16-bit carry chain); the int16 saturation is
+        // decided from the shifted value itself (bits above 15 a sign extension, and not
+        // 32767 rounding up), in parallel with the chain.
+        let body = if f != 0 && self._rne {
             format!(
-                "wire signed [W:0] half = {w}'sd{half};\n\
-                 wire signed [W:0] odd = {{{{{iw}{{1'b0}}}}, x[{f}]}};\n\
-                 wire signed [W:0] sum = xe + half + odd;\n\
-                 wire signed [W:0] r = sum >>> {f};\n",
-                half = (1u64 << (f - 1)) - 1,
-                iw = IW
+                "wire [{fm}:0] frac = x[{fm}:0];\n\
+                 wire up = (frac > {f}'d{half}) || ((frac == {f}'d{half}) && x[{f}]);\n",
+                fm = f - 1,
+                half = 1u64 << (f - 1),
             )
         } else {
-            format!("wire signed [W:0] r = xe >>> {f};\n")
+            "wire up = 1'b0;\n".to_string()
         };
-        let body = body.replace("[W:0]", &format!("[{}:0]", w - 1));
         Verilog::Custom(format!(
             "wire signed [{wm}:0] xe = {{x[{msb}], x}};\n{body}\
+             wire signed [{wm}:0] sh = xe >>> {f};\n\
+             wire [15:0] r = sh[15:0] + {{15'd0, up}};\n\
+             wire inr = (&sh[{wm}:15]) | (~|sh[{wm}:15]);\n\
+             wire top = ~sh[{wm}] & (&sh[14:0]) & up;\n\
              always @(*) begin\n\
-             \x20   if (r > {w}'sd32767) y = 16'sh7fff;\n\
-             \x20   else if (r < -{w}'sd32768) y = 16'sh8000;\n\
-             \x20   else y = r[15:0];\n\
+             \x20   if (inr & ~top) y = r;\n\
+             \x20   else if (sh[{wm}]) y = 16'sh8000;\n\
+             \x20   else y = 16'sh7fff;\n\
              end\n",
             wm = w - 1,
             msb = IW - 1,

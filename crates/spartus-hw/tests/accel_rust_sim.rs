@@ -86,7 +86,7 @@ fn two_arrays_two_layers_match_golden() {
 }
 
 /// Gate lanes: G = 2 lanes over A = 2 arrays (and G = A = 4 with N = 4), one and two layers,
-/// with stalls: h in order, bit-exact, per-step cycles equal the model's `T_upd = I + 2 + 4 + H/G + 13`.
+/// with stalls: h in order, bit-exact, per-step cycles equal the model's `T_upd = I + 2 + 4 + H/G + 14`.
 #[test]
 fn gate_lanes_match_golden() {
     let t = TINY

@@ -6,7 +6,7 @@
 //!
 //! `T_upd` (per-step overhead outside the MAC work) is a plain field of [`CycleParams`]. The
 //! SPEC's reference value is [`reference_t_upd`] = `4H/N`; the generator replaces it with the
-//! generated hardware's real overhead ([`hw_t_upd_lanes`] = `I + 2 + 4 + H/G + 13`: input,
+//! generated hardware's real overhead ([`hw_t_upd_lanes`] = `I + 2 + 4 + H/G + 14`: input,
 //! flush, MAC overhead and gate phase; `hw_t_upd` in the gen crate) so that the model predicts
 //! the Verilator cycle count. With `hardware.overlap` the arrays work during the input, flush
 //! and gate phases too, and [`schedule_cycles`] simulates the issue engines cycle by cycle.
@@ -37,14 +37,14 @@ pub fn reference_t_upd(dims: &LayerDims) -> u64 {
 /// (3). `spartus-hw` checks at compile time that its pipeline matches.
 pub const HW_MAC_OVERHEAD: u64 = 4;
 /// Gate-phase latency of the generated hardware after the last unit is issued: M read (1) +
-/// gate pipeline (10) + hidden delta encoder (2). Checked at compile time by `spartus-hw`.
-pub const HW_GATE_LATENCY: u64 = 13;
+/// gate pipeline (11) + hidden delta encoder (2). Checked at compile time by `spartus-hw`.
+pub const HW_GATE_LATENCY: u64 = 14;
 /// Cycles of the input flush phase after the last x element is accepted (the input delta
 /// encoder's latency: the last Δx reach their queues). Checked at compile time by `spartus-hw`.
 pub const HW_FLUSH_LEN: u64 = 2;
 
 /// The generated hardware's per-step overhead with one gate lane (`hardware.gate_lanes = 1`,
-/// the default): `I + 2 + 4 + H + 13`. Same as [`hw_t_upd_lanes`]`(input, hidden, 1)`.
+/// the default): `I + 2 + 4 + H + 14`. Same as [`hw_t_upd_lanes`]`(input, hidden, 1)`.
 pub fn hw_t_upd(input: usize, hidden: usize) -> u64 {
     hw_t_upd_lanes(input, hidden, 1)
 }
@@ -408,15 +408,15 @@ mod tests {
 
     #[test]
     fn hw_t_upd_with_lanes() {
-        // I + 2 (input, flush) + 4 (MAC overhead) + H/G + 13 (gate phase)
-        assert_eq!(hw_t_upd(40, 1024), 40 + 2 + 4 + 1024 + 13);
+        // I + 2 (input, flush) + 4 (MAC overhead) + H/G + 14 (gate phase)
+        assert_eq!(hw_t_upd(40, 1024), 40 + 2 + 4 + 1024 + 14);
         assert_eq!(hw_t_upd_lanes(40, 1024, 1), hw_t_upd(40, 1024));
-        assert_eq!(hw_t_upd_lanes(40, 1024, 8), 40 + 2 + 4 + 128 + 13);
-        assert_eq!(hw_t_upd_lanes(1, 12, 3), 1 + 2 + 4 + 4 + 13);
+        assert_eq!(hw_t_upd_lanes(40, 1024, 8), 40 + 2 + 4 + 128 + 14);
+        assert_eq!(hw_t_upd_lanes(1, 12, 3), 1 + 2 + 4 + 4 + 14);
     }
 
     /// Without overlap the cycle-by-cycle schedule equals the closed form
-    /// `max_a work_a + I + 2 + 4 + H/G + 13` on random patterns (different K_x, K_h; arrays without work).
+    /// `max_a work_a + I + 2 + 4 + H/G + 14` on random patterns (different K_x, K_h; arrays without work).
     #[test]
     fn schedule_without_overlap_is_the_closed_form() {
         let mut s = 12345u64;
@@ -466,9 +466,9 @@ mod tests {
     }
 
     /// Overlap, hand-computed: A = G = 1, I = 1, H = 4, K_h = 2, every unit fires at step 0.
-    /// Step 0: IN + FLUSH 1 + 2, MAC 4 (nothing to do), gate 4 + 13 = 17 cycles (0..16); gate
-    /// cycles 13..16 push one column each; the engine pops a column one cycle after it is
-    /// visible and issues K_h = 2 cycles: pops at 14, 16 (issue 15-16, 17-...), so at the end
+    /// Step 0: IN + FLUSH 1 + 2, MAC 4 (nothing to do), gate 4 + 14 = 18 cycles (0..17); gate
+    /// cycles 14..17 push one column each; the engine pops a column one cycle after it is
+    /// visible and issues K_h = 2 cycles: pops at 15, 17 (issue 16-17, 18-...), so at the end
     /// one column is in hand (popped at 16) and two wait in the queue. Step 1: the 3 IN/FLUSH
     /// cycles issue the held column (2) and the first of the next (popped in the held one's
     /// last cycle); MAC issues its second weight, the last column (2) and drains in 3: 6.
@@ -488,15 +488,15 @@ mod tests {
         let xs = [vec![0], vec![0]];
         let fire = [vec![0, 1, 2, 3], vec![]];
         let c = schedule_cycles(&p, shape, true, 1, &xs, &fire);
-        assert_eq!(c, vec![3 + 4 + 17, 3 + 6 + 17]);
+        assert_eq!(c, vec![3 + 4 + 18, 3 + 6 + 18]);
         let n = schedule_cycles(&p, shape, false, 1, &xs, &fire);
-        assert_eq!(n, vec![3 + 4 + 17, 3 + 8 + 4 + 17]);
+        assert_eq!(n, vec![3 + 4 + 18, 3 + 8 + 4 + 18]);
         // a longer input phase drains the whole backlog before MAC: the 3 columns left (6
         // issue cycles from IN cycle 0: the held column issues at once, each next one is
         // popped in its predecessor's last cycle) and the pipeline (2) fit in I + 2 = 10
         // cycles, so MAC only lasts its 4 overhead cycles
         let c = schedule_cycles(&p, shape, true, 8, &xs, &fire);
-        assert_eq!(c, vec![10 + 4 + 17, 10 + 4 + 17]);
+        assert_eq!(c, vec![10 + 4 + 18, 10 + 4 + 18]);
     }
 
     #[test]
