@@ -67,9 +67,15 @@ impl<const IW: usize> Logic for Requant<IW> {
         let body = if f != 0 && self._rne {
             format!(
                 "wire [{fm}:0] frac = x[{fm}:0];\n\
-                 wire up = (frac > {f}'d{half}) || ((frac == {f}'d{half}) && x[{f}]);\n",
+                 wire up = {gt}((frac == {f}'d{half}) && x[{f}]);\n",
                 fm = f - 1,
                 half = 1u64 << (f - 1),
+                // F = 1: frac cannot exceed half (Verilator CMPCONST), only the tie remains
+                gt = if f >= 2 {
+                    format!("(frac > {f}'d{}) || ", 1u64 << (f - 1))
+                } else {
+                    String::new()
+                },
             )
         } else {
             "wire up = 1'b0;\n".to_string()
