@@ -195,7 +195,7 @@ pub(super) fn run(jobs: &[SynthJob], dir: &Path, progress: &Progress) -> Result<
         let t0 = Instant::now();
         let (report, error) = match run_job(job, dir) {
             Ok(r) => (Some(r), None),
-            Err(e) => (None, Some(format!("{e:#}"))),
+            Err(e) => (None, Some(failure_summary(&format!("{e:#}"), dir, job))),
         };
         let e = TargetEntry {
             job: job.clone(),
@@ -217,6 +217,55 @@ pub(super) fn run(jobs: &[SynthJob], dir: &Path, progress: &Progress) -> Result<
         entries.push(e);
     }
     Ok(TargetsReport { entries })
+}
+
+/// The tool's own words for a failed run: the first `ERROR:` line of the error (or its first
+/// line), then every BEL type that nextpnr found over-subscribed ("DP16KD 298/208 (143 %)"),
+/// read from the run's `nextpnr.log` when there is one.
+fn failure_summary(err: &str, dir: &Path, job: &SynthJob) -> String {
+    let first = err
+        .lines()
+        .find_map(|l| l.find("ERROR:").map(|i| l[i..].trim().to_string()))
+        .unwrap_or_else(|| err.lines().next().unwrap_or("failed").to_string());
+    let log = crate::load_config(&job.config).ok().map(|r| {
+        let run = match &job.board {
+            Some(b) => format!("{}-{b}", job.target),
+            None => job.target.clone(),
+        };
+        dir.join(&r.config.name)
+            .join("synth")
+            .join(run)
+            .join("nextpnr.log")
+    });
+    let over: Vec<String> = log
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .map(|text| over_subscribed(&text))
+        .unwrap_or_default();
+    if over.is_empty() {
+        first
+    } else {
+        format!("{first} (over: {})", over.join(", "))
+    }
+}
+
+/// `Info:   DP16KD:  298/  208  143%` lines of a nextpnr log with more than 100 %.
+fn over_subscribed(log: &str) -> Vec<String> {
+    log.lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("Info:")?.trim();
+            let (bel, nums) = rest.split_once(':')?;
+            let mut it = nums.split_whitespace();
+            let used: u64 = it.next()?.trim_end_matches('/').parse().ok()?;
+            let avail: u64 = it.next()?.parse().ok()?;
+            (avail > 0 && used > avail).then(|| {
+                format!(
+                    "{} {used}/{avail} ({:.0} %)",
+                    bel.trim(),
+                    100.0 * used as f64 / avail as f64
+                )
+            })
+        })
+        .collect()
 }
 
 fn used(r: &SynthReport, bels: &[&str]) -> String {
@@ -295,4 +344,32 @@ pub fn markdown(s: &mut String, t: &TargetsReport) {
         "\nPer-run details (every BEL, Yosys cell types, tool versions) are in bench.json and in \
          each design's `reports/synth.md`. Plot: [targets](bench_targets.svg).\n"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn over_subscribed_bels_from_a_nextpnr_log() {
+        let log = "Info: Device utilisation:\n\
+                   Info: \t          TRELLIS_IO:       5/    365     1%\n\
+                   Info: \t              DP16KD:     298/    208   143%\n\
+                   Info: \t        TRELLIS_COMB:   95340/  83640   113%\n\
+                   ERROR: Unable to place cell 'x', no BELs remaining\n";
+        assert_eq!(
+            over_subscribed(log),
+            vec!["DP16KD 298/208 (143 %)", "TRELLIS_COMB 95340/83640 (114 %)"]
+        );
+        assert!(over_subscribed("Info: DP16KD: 10/ 208 4%").is_empty());
+    }
+
+    #[test]
+    fn jobs_are_selected_by_key() {
+        let j = select_jobs(&["ulx3s".into(), "up5k".into()]).unwrap();
+        assert_eq!(j[0].board.as_deref(), Some("ulx3s"));
+        assert_eq!(j[1].target, "ice40-up5k");
+        let e = select_jobs(&["nope".into()]).unwrap_err().to_string();
+        assert!(e.contains("nope") && e.contains("ecp5-tiny"), "{e}");
+    }
 }
