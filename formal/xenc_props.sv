@@ -7,7 +7,7 @@
 // p_store = {dut.mem.store[N-1], ..., dut.mem.store[0]} (yosys `connect`), because yosys has
 // no hierarchical references. So every check below talks about the real memory contents.
 //
-// Reference semantics (SPEC §3 step 1, per element, in arrival order):
+// Reference semantics (docs/arithmetic.md §3 step 1, per element, in arrival order):
 //   r = x - xhat[j] (17-bit exact); fire = |r| >= THETA && r != 0;
 //   fire:  delta = sat16(r) is emitted, xhat[j] := xhat[j] + delta (16-bit);
 //   else:  nothing is emitted, xhat unchanged.

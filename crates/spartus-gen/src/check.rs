@@ -2,7 +2,7 @@
 //! weights or simulation.
 //!
 //! Predicted cycles per step at a delta density d use the expected nonzero counts
-//! `d·(columns of array a)` for x and h (SPEC §6 with `T_upd` from [`crate::hw_t_upd`]);
+//! `d·(columns of array a)` for x and h (docs/arithmetic.md §6 with `T_upd` from [`crate::hw_t_upd`]);
 //! all layers run one after the other, so their cycles add up. With `hardware.overlap` the
 //! cycles depend on where the Δh fall, so the rows come from the cycle-by-cycle schedule
 //! ([`spartus_model::cycles::expected_schedule_cycles`]) with evenly spread deltas, and a

@@ -119,7 +119,7 @@ pub fn summary_md(d: &Design, stats: &EmitStats) -> String {
     s
 }
 
-/// The DESIGN.md figures as a Markdown table.
+/// The docs/architecture.md §9 figures as a Markdown table.
 pub fn figures_md(f: &spartus_model::cycles::Figures) -> String {
     format!(
         "| figure | value |\n|---|---|\n\

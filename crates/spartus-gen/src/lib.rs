@@ -27,7 +27,7 @@ use spartus_model::design::Design;
 use std::path::Path;
 
 /// The per-step gate/state update overhead `T_upd` of layer `layer` in the generated
-/// hardware (SPEC §6, §11). Every cycle prediction of `gen` goes through here.
+/// hardware (docs/arithmetic.md §6, §11). Every cycle prediction of `gen` goes through here.
 ///
 /// The layer accepts its I input elements (one counted cycle each), flushes the input delta
 /// encoder (2), streams the H units through G = `hardware.gate_lanes` gate units in parallel

@@ -68,7 +68,7 @@ pub fn cycles_json(d: &Design) -> Value {
         "model": if d.overlap.is_some() {
             "overlapped schedule: cycles(t) = I + 2 (input, flush; the Δh backlog drains) + MAC phase (rest of the backlog + Δx) + H/G + 14, simulated cycle by cycle (spartus_model::cycles::schedule_cycles), summed over layers"
         } else {
-            "SPEC §6: cycles(t) = max_a (K_x·nnz_x(a,t) + K_h·nnz_h(a,t)) + T_upd, summed over layers"
+            "docs/arithmetic.md §6: cycles(t) = max_a (K_x·nnz_x(a,t) + K_h·nnz_h(a,t)) + T_upd, summed over layers"
         },
         "timesteps": d.timesteps(),
         "total_cycles": d.total_cycles(),

@@ -35,7 +35,7 @@ fn verified(name: &str, seed: u64) -> (VerifyReport, tempfile::TempDir, Design) 
     (report, out, design)
 }
 
-/// The same design's cycles without overlap (closed form, SPEC §6 with T_upd = I + 2 + 4 + H/G
+/// The same design's cycles without overlap (closed form, docs/arithmetic.md §6 with T_upd = I + 2 + 4 + H/G
 /// + 14).
 fn cycles_without_overlap(d: &Design) -> u64 {
     d.cycle_params

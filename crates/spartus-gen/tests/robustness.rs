@@ -565,7 +565,7 @@ hold_prob = 0.2
     let v0 = verified(&zero, None, 15);
     assert_eq!(v0.design.x_q, v.design.x_q, "same stimulus");
     let tr0 = &v0.design.traces[0];
-    // The input delta counts of both designs, recomputed here from SPEC §3 step 1.
+    // The input delta counts of both designs, recomputed here from docs/arithmetic.md §3 step 1.
     for (theta, tr) in [(32767, tr), (0, tr0)] {
         let mut hat = [0i16; 4];
         for (t, row) in xq.iter().enumerate() {

@@ -1,8 +1,8 @@
-//! `DeltaCalc`: the delta-encoder arithmetic (SPEC §3 steps 1–2) for one element.
+//! `DeltaCalc`: the delta-encoder arithmetic (docs/arithmetic.md §3 steps 1–2) for one element.
 //!
 //! `r = x - old` (17-bit exact); `fire = |r| >= theta && r != 0`; `delta = sat16(r)`;
 //! `upd = old + delta` (the updated x̂ / ĥ when `fire`).
-//! (`r != 0` makes zero deltas free also when theta = 0, SPEC §3.8.)
+//! (`r != 0` makes zero deltas free also when theta = 0, docs/arithmetic.md §3.8.)
 //!
 //! Ports: `clock`; `x_in: Signed<16>` (registered inside: x is `x_in` of the previous cycle),
 //! `old: Signed<16>` in; `fire: Bit`, `delta`, `upd: Signed<16>` out.

@@ -1,6 +1,6 @@
 //! `DeltaEncoder`: streams values, keeps x̂ (or ĥ) in a memory, and emits `(Δ, tags)` only
 //! where `|x - x̂| >= Θ` (and nonzero). Suppressed elements produce nothing, so they cost no
-//! MAC cycles downstream (SPEC §3 steps 1–2).
+//! MAC cycles downstream (docs/arithmetic.md §3 steps 1–2).
 //!
 //! Ports:
 //! - `in_valid`, `in_index` (element index j), `in_value` (Q8.8), and two tags carried through
@@ -164,7 +164,7 @@ mod tests {
     crate::impl_has_clock!(Tb);
 
     /// Stream random sequences (with repeats, saturating jumps and I = 1 back-to-back
-    /// indices) and compare every emitted delta and x̂ with SPEC §3 semantics.
+    /// indices) and compare every emitted delta and x̂ with docs/arithmetic.md §3 semantics.
     #[test]
     fn matches_spec_delta_semantics() {
         for (size, theta) in [(1usize, 0i64), (1, 16), (5, 8), (7, 0), (3, 32767)] {

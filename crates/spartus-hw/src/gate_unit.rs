@@ -1,7 +1,7 @@
 //! `GateUnit`: the LSTM nonlinearity and state update for one hidden unit per cycle.
 //!
 //! Input: the four accumulated pre-activation words (i, f, g, o) of unit u (M summed over the
-//! MAC arrays) with tags. Pipeline (SPEC §3 steps 4–7), every block-RAM read and every product
+//! MAC arrays) with tags. Pipeline (docs/arithmetic.md §3 steps 4–7), every block-RAM read and every product
 //! registered so each stage has one slow element (for Fmax):
 //! - c0→1: register the M words;
 //! - c1→2: `pre = sat16(RQ(M, wfrac))`, registered;
@@ -20,7 +20,7 @@
 //!
 //! Ports: `in_valid`, `in_u`, `in_arr`, `in_addr` (tags passed through), `m_i/m_f/m_g/m_o`;
 //! `clr_valid`, `clr_addr` (c = 0); `flush`; `out_valid`, `out_h`, `out_u`, `out_arr`, `out_addr`.
-//! LUT images: `sig.hex`, `tanh.hex` (2^(12-s) entries, SPEC §4).
+//! LUT images: `sig.hex`, `tanh.hex` (2^(12-s) entries, docs/arithmetic.md §4).
 
 use crate::delay::{Delay, ValidDelay};
 use crate::lut_index::LutIndex;

@@ -1,4 +1,4 @@
-//! `LutIndex`: table index of a Q8.8 value for the sigmoid/tanh LUTs (SPEC §4).
+//! `LutIndex`: table index of a Q8.8 value for the sigmoid/tanh LUTs (docs/arithmetic.md §4).
 //!
 //! `xc = sat(x, -2048, 2047)`; `k = xc` (s = 0) or `(xc + 2^(s-1)) >> s`, saturated to
 //! `[-2^(11-s), 2^(11-s) - 1]`; index `e = k + 2^(11-s)`.
@@ -8,7 +8,7 @@
 
 use rust_hdl::prelude::*;
 
-/// Reference: SPEC §4 table entry index for input `v` with `shift` LSBs dropped.
+/// Reference: docs/arithmetic.md §4 table entry index for input `v` with `shift` LSBs dropped.
 pub fn lut_index(v: i64, shift: u32) -> usize {
     let xc = v.clamp(-2048, 2047);
     let k = if shift == 0 {

@@ -1,7 +1,7 @@
 //! `MacArray`: N [`SparsePe`]s in lockstep, fed by one [`DeltaQueue`] and an issue engine.
 //!
 //! Column parallelism: the accelerator has A arrays; delta column j (of x or h) goes to array
-//! j mod A (SPEC §6). Each array holds, per PE, the weights of its own columns only, and its own
+//! j mod A (docs/arithmetic.md §6). Each array holds, per PE, the weights of its own columns only, and its own
 //! partial M; the gate phase sums the partial M of all arrays through the `chain_*` ports.
 //!
 //! Ports:

@@ -1,16 +1,16 @@
 //! `Requant<IW>`: `y = sat16(RQ(x, F))` — requantize a signed IW-bit value by F fraction bits
-//! with round-half-to-even (or floor) and saturate to int16 (SPEC §0, §3 steps 4, 6, 7).
+//! with round-half-to-even (or floor) and saturate to int16 (docs/arithmetic.md §0, §3 steps 4, 6, 7).
 //!
 //! Ports: `x: Signed<IW>` in, `y: Signed<16>` out. Combinational (latency 0).
 //! F and the rounding mode are generation-time constants baked into the Verilog text.
 //!
 //! Hand-written Verilog leaf: rust-hdl 0.46 has no shift on `Signed`, and its casts leave
-//! widths to Verilog context rules (RUST_HDL_NOTES §3). The Verilog computes in IW+1 bits, so
+//! widths to Verilog context rules (docs/rust-hdl.md §3). The Verilog computes in IW+1 bits, so
 //! `x + 2^(F-1)` cannot overflow; the Rust model is [`rq_sat16`].
 
 use rust_hdl::prelude::*;
 
-/// Reference arithmetic: `sat16(RQ(v, f))`, RNE when `rne`, floor otherwise (SPEC §0).
+/// Reference arithmetic: `sat16(RQ(v, f))`, RNE when `rne`, floor otherwise (docs/arithmetic.md §0).
 pub fn rq_sat16(v: i64, f: u32, rne: bool) -> i64 {
     let r = if f == 0 {
         v

@@ -1,7 +1,7 @@
 //! Fast manual stepping of rust-hdl designs (no threads): drive inputs, then [`tick`].
 //!
 //! `tick` lowers the clock, settles the design, raises the clock and settles again (the order
-//! verified in RUST_HDL_NOTES §4 to agree with rust-hdl's threaded `Simulation`). After it
+//! verified in docs/rust-hdl.md §4 to agree with rust-hdl's threaded `Simulation`). After it
 //! returns, registered outputs show the state after the rising edge.
 
 use rust_hdl::prelude::*;

@@ -1,6 +1,6 @@
 //! `WeightRom`: a PE's packed weight memory with the word decoded into (value, local row).
 //!
-//! Word layout (SPEC §5, docs/interfaces.md): `((value & 0xFF) << IB) | l`.
+//! Word layout (docs/arithmetic.md §5, docs/interfaces.md): `((value & 0xFF) << IB) | l`.
 //! Ports: `addr: Bits<16>` in; `value: Signed<16>` (sign-extended int8) and `row: Bits<16>`
 //! (local row l) out. Latency 1 cycle (registered read, maps to block RAM), one read per cycle.
 //! Loaded from `mem/<file>` by `$readmemh`; hand-written Verilog leaf with a Rust model.

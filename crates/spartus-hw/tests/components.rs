@@ -1,4 +1,4 @@
-//! Component tests in rust-hdl simulation against the golden model's arithmetic (SPEC §3),
+//! Component tests in rust-hdl simulation against the golden model's arithmetic (docs/arithmetic.md §3),
 //! on tiny configs: the MAC array (issue engine, queue, PEs, weight ROMs, M forwarding) and the
 //! gate unit. (The delta encoder, FIFO and memories have tests in their own files; the whole
 //! accelerator is in accel_rust_sim.rs; the emitted Verilog is proven in the gen crate.)
@@ -256,7 +256,7 @@ impl Logic for GateTb {
 spartus_hw::impl_has_clock!(GateTb);
 
 /// Random M words (incl. saturating ones) through the gate unit, one unit per cycle, several
-/// passes so c carries over; h and c must equal SPEC §3 steps 4–7 with the golden LUT.
+/// passes so c carries over; h and c must equal docs/arithmetic.md §3 steps 4–7 with the golden LUT.
 #[test]
 fn gate_unit_matches_spec_arithmetic() {
     for (wfrac, shift, frac, rounding) in [

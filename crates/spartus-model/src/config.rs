@@ -130,7 +130,7 @@ pub enum Pruning {
 
 /// Weight and temporal sparsity. Weight sparsity is given either as K (entries kept per
 /// column per PE) or as a ratio γ, resolved as `K = R - floor(R*γ)` with `R = 4H/N` rows per
-/// PE (SPEC §5). W_x and W_h may differ (BRDS-style dual ratio). Unset means dense (K = R).
+/// PE (docs/arithmetic.md §5). W_x and W_h may differ (BRDS-style dual ratio). Unset means dense (K = R).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SparsityConfig {
@@ -172,7 +172,7 @@ impl Default for SparsityConfig {
     }
 }
 
-/// Requantization rounding (SPEC §0).
+/// Requantization rounding (docs/arithmetic.md §0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Rounding {
@@ -183,7 +183,7 @@ pub enum Rounding {
     Floor,
 }
 
-/// How float biases are quantized (SPEC §1).
+/// How float biases are quantized (docs/arithmetic.md §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum BiasMode {
@@ -207,9 +207,9 @@ pub enum Precision {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HardwareConfig {
-    /// N: PEs per MAC array, 1..=256, must divide `model.hidden_size` (SPEC §5).
+    /// N: PEs per MAC array, 1..=256, must divide `model.hidden_size` (docs/arithmetic.md §5).
     pub pe_count: usize,
-    /// A: MAC arrays, 1..=64. Delta column j is processed by array j mod A (SPEC §6).
+    /// A: MAC arrays, 1..=64. Delta column j is processed by array j mod A (docs/arithmetic.md §6).
     #[serde(default = "one")]
     pub arrays: usize,
     /// G: gate lanes, default 1. The gate phase reads G hidden units per cycle (units
@@ -232,16 +232,16 @@ pub struct HardwareConfig {
     /// Fraction bits of the int8 weights, 0..=8 (default 7: Q1.7).
     #[serde(default = "default_wfrac")]
     pub wfrac: u32,
-    /// LUT input LSBs dropped, 0..=8 (default 0: 4096-entry tables; 4 ⇒ 256 entries). SPEC §4.
+    /// LUT input LSBs dropped, 0..=8 (default 0: 4096-entry tables; 4 ⇒ 256 entries). docs/arithmetic.md §4.
     #[serde(default)]
     pub lut_shift: u32,
-    /// LUT output fraction bits, 1..=8 (default 8). SPEC §4.
+    /// LUT output fraction bits, 1..=8 (default 8). docs/arithmetic.md §4.
     #[serde(default = "default_lut_frac")]
     pub lut_frac: u32,
-    /// `rne` (default) or `floor`. SPEC §0.
+    /// `rne` (default) or `floor`. docs/arithmetic.md §0.
     #[serde(default)]
     pub rounding: Rounding,
-    /// `acc` (default) or `q17`. SPEC §1.
+    /// `acc` (default) or `q17`. docs/arithmetic.md §1.
     #[serde(default)]
     pub bias_mode: BiasMode,
 }
@@ -418,7 +418,7 @@ impl Resolved {
     }
 }
 
-/// Quantize a threshold in real units to Q8.8: `sat(RNE(th*256), 0, 32767)` (SPEC §1).
+/// Quantize a threshold in real units to Q8.8: `sat(RNE(th*256), 0, 32767)` (docs/arithmetic.md §1).
 pub fn quantize_theta(field: &str, th: f64) -> Result<i32, ConfigError> {
     if !th.is_finite() || !(0.0..128.0).contains(&th) {
         return Err(invalid(field, th, "must be a finite number in [0, 128)"));
@@ -473,7 +473,7 @@ fn resolve_k(
                 return Err(invalid(field_s, g, "must be a number in [0, 1)"));
             }
             // floor(R·γ) with a 1e-9 tolerance: γ is written in decimal, and e.g. 100·0.29 is
-            // 28.999999999999996 in f64, which must count as 29 (SPEC §5 deviation, README).
+            // 28.999999999999996 in f64, which must count as 29 (docs/arithmetic.md §5, §12.1).
             let k = r - (r as f64 * g + 1e-9).floor() as usize;
             if k == 0 {
                 Err(invalid(

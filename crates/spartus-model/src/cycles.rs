@@ -1,11 +1,11 @@
-//! Cycle model (SPEC §6) and the report figures of DESIGN.md.
+//! Cycle model (docs/arithmetic.md §6) and the report figures of docs/architecture.md §9.
 //!
 //! Per step t of one layer: `work_a(t) = K_x·nnz_x(a,t) + K_h·nnz_h(a,t)` for MAC array a,
 //! `cycles(t) = max_a work_a(t) + T_upd`. The layers of a network run one after the other, so
 //! the network's cycles per step are the sum over layers.
 //!
 //! `T_upd` (per-step overhead outside the MAC work) is a plain field of [`CycleParams`]. The
-//! SPEC's reference value is [`reference_t_upd`] = `4H/N`; the generator replaces it with the
+//! docs/arithmetic.md §6 reference value is [`reference_t_upd`] = `4H/N`; the generator replaces it with the
 //! generated hardware's real overhead ([`hw_t_upd_lanes`] = `I + 2 + 4 + H/G + 14`: input,
 //! flush, MAC overhead and gate phase; `hw_t_upd` in the gen crate) so that the model predicts
 //! the Verilator cycle count. With `hardware.overlap` the arrays work during the input, flush
@@ -27,7 +27,7 @@ pub struct CycleParams {
     pub t_upd: u64,
 }
 
-/// SPEC §6 reference `T_upd = 4H/N` (each PE streams its R accumulators through a pipelined
+/// docs/arithmetic.md §6 reference `T_upd = 4H/N` (each PE streams its R accumulators through a pipelined
 /// gate unit, one per cycle). The generated hardware's value is [`hw_t_upd`].
 pub fn reference_t_upd(dims: &LayerDims) -> u64 {
     dims.rows_per_pe as u64
@@ -194,7 +194,7 @@ pub fn schedule_cycles(
     out
 }
 
-/// Units whose Δh is nonzero after each step of a layer trace (Δh_t from h_t and ĥ, SPEC §3
+/// Units whose Δh is nonzero after each step of a layer trace (Δh_t from h_t and ĥ, docs/arithmetic.md §3
 /// step 2 with threshold `theta_h` in Q8.8): `[t][..]`, ascending.
 pub fn h_fire_units(trace: &LayerTrace, theta_h: i32) -> Vec<Vec<usize>> {
     let hidden = trace.h.first().map_or(0, Vec::len);
@@ -264,7 +264,7 @@ impl CycleParams {
         }
     }
 
-    /// K_x, K_h from the layer and the SPEC's reference `T_upd = 4H/N`.
+    /// K_x, K_h from the layer and the docs/arithmetic.md §6 reference `T_upd = 4H/N`.
     pub fn reference(dims: &LayerDims) -> Self {
         Self::new(dims, reference_t_upd(dims))
     }
@@ -321,7 +321,7 @@ pub fn useful_macs(n: usize, p: &CycleParams, nnz_x: u64, nnz_h: u64) -> u64 {
     n as u64 * (p.k_x * nnz_x + p.k_h * nnz_h)
 }
 
-/// The figures every report carries (DESIGN.md).
+/// The figures every report carries (docs/architecture.md §9).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Figures {
     /// Time steps.
@@ -398,7 +398,7 @@ mod tests {
             k_h: 2,
             t_upd: 16,
         };
-        // SPEC §9 step 0.
+        // docs/arithmetic.md §9 step 0.
         assert_eq!(p.step_cycles(&[16], &[0]), 80);
         // Array 0: 4·3 + 2·4 = 20; array 1: 4·5 + 2·1 = 22 (the worst array counts).
         assert_eq!(p.step_cycles(&[3, 5], &[4, 1]), 16 + 22);

@@ -1,10 +1,11 @@
 //! A prepared design: everything the emitter, the vector writer and the reports need, derived
 //! from a resolved config, optional float weights and optional float inputs.
 //!
-//! [`Design::prepare`]: float weights (given, or [`random_float_net`]) → quantize (SPEC §1) →
-//! CBTD prune (SPEC §5, K from the config) → golden run on the quantized stimulus (given
+//! [`Design::prepare`]: float weights (given, or [`random_float_net`]) → quantize (docs/arithmetic.md §1) →
+//! CBTD prune (docs/arithmetic.md §5, K from the config) → golden run on the quantized stimulus (given
 //! inputs, or [`crate::stimulus::random_walk`]) → predicted cycles per step per layer
-//! (SPEC §6, `T_upd` = SPEC reference until [`Design::set_t_upd`] supplies the hardware's).
+//! (docs/arithmetic.md §6, `T_upd` = the reference value until [`Design::set_t_upd`] supplies the
+//! hardware's, docs/architecture.md §5).
 
 use crate::config::{LayerDims, Resolved, MAX_TIMESTEPS};
 use crate::cycles::{
@@ -100,7 +101,7 @@ pub struct Design {
     pub overlap: Option<OverlapShape>,
 }
 
-/// Seeded random float weights like SPEC §10: every weight U(-1, 1), every `bias_ih`,
+/// Seeded random float weights (docs/arithmetic.md §9.4): every weight U(-1, 1), every `bias_ih`,
 /// `bias_hh` U(-0.5, 0.5), drawn from `Lcg::new(config.seed)` in the order: per layer
 /// `weight_ih` (row-major), `weight_hh`, `bias_ih`, `bias_hh`.
 pub fn random_float_net(resolved: &Resolved) -> FloatNet {
@@ -185,7 +186,7 @@ pub fn check_float_net(resolved: &Resolved, net: &FloatNet) -> Result<(), Design
     Ok(())
 }
 
-/// Quantize and CBTD-prune one float layer (SPEC §1, §5).
+/// Quantize and CBTD-prune one float layer (docs/arithmetic.md §1, §5).
 pub fn quantize_and_prune(
     l: usize,
     fl: &FloatLayer,
@@ -215,7 +216,7 @@ pub fn quantize_and_prune(
 impl Design {
     /// Prepare a design. `float`: weights (None ⇒ [`random_float_net`]); `inputs`: float
     /// frames `[T][I]` (None ⇒ the config's random-walk stimulus). Predicted cycles use the
-    /// SPEC reference `T_upd = 4H/N` until [`Design::set_t_upd`] is called.
+    /// docs/arithmetic.md §6 reference `T_upd = 4H/N` until [`Design::set_t_upd`] is called.
     pub fn prepare(
         resolved: &Resolved,
         float: Option<FloatNet>,
@@ -385,7 +386,7 @@ impl Design {
         (z(&p.wx), z(&p.wh))
     }
 
-    /// The report figures (DESIGN.md) over the whole sequence and all layers.
+    /// The report figures (docs/architecture.md §9) over the whole sequence and all layers.
     pub fn figures(&self) -> Figures {
         let r = &self.resolved;
         let ops: u64 = r.layers.iter().map(|d| d.ops_dense).sum();

@@ -1,4 +1,4 @@
-//! Fixed-point primitives (SPEC §0) and float→integer quantizers (SPEC §1).
+//! Fixed-point primitives (docs/arithmetic.md §0) and float→integer quantizers (docs/arithmetic.md §1).
 //!
 //! All integer arithmetic uses `i64` intermediates. Float→int conversions are
 //! `f64::round_ties_even` (numpy's `np.round`) followed by saturation; multiplying by a power
@@ -48,7 +48,7 @@ pub fn wrap32(v: i64) -> i32 {
     v as i32
 }
 
-/// Requantize: divide by `2^f` with the given rounding (SPEC §0).
+/// Requantize: divide by `2^f` with the given rounding (docs/arithmetic.md §0).
 ///
 /// RNE: `RQ(v,0) = v`; for `f >= 1`: `(v + 2^(f-1) - 1 + ((v >> f) & 1)) >> f`.
 /// Floor: `v >> f`. `>>` is arithmetic. `f` must be < 63.
@@ -114,7 +114,7 @@ pub fn quantize_bias(b: f64, wfrac: u32, mode: BiasMode) -> i32 {
     }
 }
 
-/// Quantize `bias_ih + bias_hh` element-wise (SPEC §1). The two slices must have equal
+/// Quantize `bias_ih + bias_hh` element-wise (docs/arithmetic.md §1). The two slices must have equal
 /// length. NaN/Inf is reported against `ih_name` / `hh_name`.
 pub fn quantize_biases(
     ih_name: &str,

@@ -1,9 +1,9 @@
-//! Float64 LSTM references (SPEC §8), for accuracy checks only.
+//! Float64 LSTM references (docs/arithmetic.md §8), for accuracy checks only.
 //!
 //! [`lstm`] is a plain PyTorch-equivalent `nn.LSTM` forward pass (h0 = c0 = 0, gate order
 //! i, f, g, o) on a [`FloatNet`]. [`dequantize`] turns quantized, pruned parameters back into
 //! floats (`Wq/2^wfrac`, `bq/2^(8+wfrac)` as `bias_ih`, `bias_hh = 0`), so that
-//! `lstm(&dequantize(q, wfrac), &dequantize_inputs(xq))` is the SPEC §8 comparison model.
+//! `lstm(&dequantize(q, wfrac), &dequantize_inputs(xq))` is the docs/arithmetic.md §8 comparison model.
 
 use crate::golden::QNet;
 use crate::weights::{FloatLayer, FloatNet};
@@ -103,7 +103,7 @@ pub fn dequantize_inputs(xq: &[Vec<i16>]) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// The SPEC §8 comparison model: float LSTM on the dequantized quantized net and inputs.
+/// The docs/arithmetic.md §8 comparison model: float LSTM on the dequantized quantized net and inputs.
 pub fn reference_for_quantized(q: &QNet, wfrac: u32, xq: &[Vec<i16>]) -> Vec<Vec<Vec<f64>>> {
     lstm(&dequantize(q, wfrac), &dequantize_inputs(xq))
 }

@@ -1,8 +1,8 @@
-//! The bit-exact golden DeltaLSTM model (SPEC §2, §3, §7). The RTL is judged against this.
+//! The bit-exact golden DeltaLSTM model (docs/arithmetic.md §2, §3, §7). The RTL is judged against this.
 //!
 //! Per layer the state is `x̂[I]`, `ĥ[H]`, `h[H]` (h_{t-1}), `c[H]` (all int16 Q8.8) and the
 //! accumulator `M[4H]` (int32, frac 8+wfrac), initialised with the bias and never cleared.
-//! One time step with input `x_t` (SPEC §3, order is normative):
+//! One time step with input `x_t` (docs/arithmetic.md §3, order is normative):
 //!
 //! 1. input delta encoder: `r = x_t[j] - x̂[j]`; if `|r| >= Θx` then `dx = sat16(r)`,
 //!    `x̂ += dx`, else `dx = 0`;
@@ -115,7 +115,7 @@ pub struct LayerTrace {
     pub final_c: Vec<i16>,
 }
 
-/// The state of one layer (SPEC §2).
+/// The state of one layer (docs/arithmetic.md §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerState {
     /// x̂ [I].
@@ -169,7 +169,7 @@ impl StepOut {
     }
 }
 
-/// Delta encoder (SPEC §3 steps 1–2): returns the delta vector and updates `hat` in place.
+/// Delta encoder (docs/arithmetic.md §3 steps 1–2): returns the delta vector and updates `hat` in place.
 pub fn delta_encode(value: &[i16], hat: &mut [i16], theta: i32) -> Vec<i16> {
     value
         .iter()
@@ -198,7 +198,7 @@ fn nnz_per_array(d: &[i16], arrays: usize) -> Vec<u32> {
     out
 }
 
-/// One time step of one layer (SPEC §3). `x` is this step's input (length I).
+/// One time step of one layer (docs/arithmetic.md §3). `x` is this step's input (length I).
 pub fn step_layer(
     layer: &QLayer,
     params: &GoldenParams,

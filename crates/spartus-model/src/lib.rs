@@ -2,7 +2,7 @@
 //!
 //! Config schema and validation, fixed-point primitives, activation LUTs, weight import,
 //! quantization, CBTD / dual-ratio pruning, per-PE packing, the bit-exact golden DeltaLSTM
-//! model (SPEC.md), a float64 reference LSTM, and the cycle model. Everything the hardware
+//! model (docs/arithmetic.md), a float64 reference LSTM, and the cycle model. Everything the hardware
 //! and the tests are checked against.
 
 pub mod config;

@@ -1,4 +1,4 @@
-//! Sigmoid / tanh lookup tables (SPEC §4).
+//! Sigmoid / tanh lookup tables (docs/arithmetic.md §4).
 //!
 //! Parameters: `s` = `lut_shift` (input LSBs dropped), `q` = `lut_frac` (output fraction bits).
 //! For a Q8.8 input `v`:
@@ -13,7 +13,7 @@
 
 use sha2::{Digest, Sha256};
 
-/// Distance from a rounding tie below which table construction panics (SPEC §4).
+/// Distance from a rounding tie below which table construction panics (docs/arithmetic.md §4).
 pub const TIE_MARGIN: f64 = 1e-9;
 
 /// Sigmoid and tanh tables for one `(lut_shift, lut_frac)` pair.
@@ -84,7 +84,7 @@ impl Lut {
         self.sig.is_empty()
     }
 
-    /// Table entry `e` for a Q8.8 input (SPEC §4 index computation).
+    /// Table entry `e` for a Q8.8 input (docs/arithmetic.md §4 index computation).
     pub fn index(&self, v: i16) -> usize {
         let xc = (v as i64).clamp(-2048, 2047);
         let s = self.shift;
@@ -117,7 +117,7 @@ impl Lut {
         &self.tanh
     }
 
-    /// SPEC §4 checksum: first 16 hex digits of sha256 over int16-LE `sig || tanh`.
+    /// docs/arithmetic.md §4 checksum: first 16 hex digits of sha256 over int16-LE `sig || tanh`.
     pub fn checksum(&self) -> String {
         let mut h = Sha256::new();
         for v in self.sig.iter().chain(&self.tanh) {

@@ -1,4 +1,4 @@
-//! Weight pruning on quantized int8 matrices (SPEC §5).
+//! Weight pruning on quantized int8 matrices (docs/arithmetic.md §5).
 //!
 //! **CBTD** (column-balanced targeted dropout, what the hardware executes): rows are
 //! interleaved over N PEs (row `r` ↦ PE `r mod N`, local row `l = r div N`, `R = rows/N` rows
@@ -139,7 +139,7 @@ fn top_k(len: usize, k: usize, vals: impl Fn(usize) -> i8) -> Vec<u32> {
 }
 
 /// CBTD-prune a row-major `[rows][cols]` int8 matrix over `n` PEs keeping `k` entries per
-/// column per PE (SPEC §5).
+/// column per PE (docs/arithmetic.md §5).
 pub fn cbtd(
     w: &[i8],
     rows: usize,

@@ -1,16 +1,16 @@
-//! The project's only source of randomness: the SPEC §9 linear congruential generator.
+//! The project's only source of randomness: the docs/arithmetic.md §9 linear congruential generator.
 //!
 //! `s = s·6364136223846793005 + 1442695040888963407 (mod 2^64)`, output `u = s >> 33`
 //! (31 bits), taken after each update. Every random weight, stimulus and property-test
 //! input the project generates comes from here, so results are reproducible in any language
 //! and on any platform (no `rand` crate, no floating-point transcendental functions).
 
-/// Multiplier of the SPEC §9 LCG (Knuth's MMIX constant).
+/// Multiplier of the docs/arithmetic.md §9 LCG (Knuth's MMIX constant).
 pub const LCG_MUL: u64 = 6364136223846793005;
-/// Increment of the SPEC §9 LCG.
+/// Increment of the docs/arithmetic.md §9 LCG.
 pub const LCG_INC: u64 = 1442695040888963407;
 
-/// The SPEC §9 LCG. `Lcg::new(1)` reproduces the conformance test case.
+/// The docs/arithmetic.md §9 LCG. `Lcg::new(1)` reproduces the conformance test case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lcg {
     state: u64,
@@ -40,7 +40,7 @@ impl Lcg {
         (self.state >> 33) as u32
     }
 
-    /// `next_u32() % n` (the SPEC §9 draw; slightly biased for large n, but exactly
+    /// `next_u32() % n` (the docs/arithmetic.md §9 draw; slightly biased for large n, but exactly
     /// reproducible). Panics if `n == 0`.
     pub fn below(&mut self, n: u32) -> u32 {
         assert!(n > 0, "Lcg::below(0)");
@@ -79,7 +79,7 @@ mod tests {
         let u = g.next_u32();
         assert_eq!(g.state(), 7806831264735756412);
         assert_eq!(u as u64, 7806831264735756412u64 >> 33);
-        // SPEC §9: the first Wx entry is u % 255 - 127.
+        // docs/arithmetic.md §9: the first Wx entry is u % 255 - 127.
         let mut g = Lcg::new(1);
         let _ = g.below(255) as i64 - 127;
     }

@@ -7,7 +7,7 @@
 //!   otherwise `x[t][j] = clamp(x[t-1][j] + (2·u_move - 1)·step, -bound, bound)`.
 //!
 //! Drawing a fixed number of values per element keeps the sequence of one element independent
-//! of the hold decisions of others. Quantized inputs are `sat16(RNE(x·256))` (SPEC §1); held
+//! of the hold decisions of others. Quantized inputs are `sat16(RNE(x·256))` (docs/arithmetic.md §1); held
 //! elements repeat their Q8.8 code exactly, which is the temporal sparsity the delta encoder
 //! exploits.
 

@@ -1,8 +1,8 @@
-//! SPEC §9 conformance: regenerate the integer test case from the LCG, prune, run the golden
+//! docs/arithmetic.md §9 conformance: regenerate the integer test case from the LCG, prune, run the golden
 //! model, and compare every value with the independently produced fixture
-//! `tests/fixtures/golden_seed1.json` and with the scalar checks written in SPEC §9.
+//! `tests/fixtures/golden_seed1.json` and with the scalar checks written in docs/arithmetic.md §9.
 
-// Index loops mirror the SPEC formulas (rows r, units u, columns j).
+// Index loops mirror the formulas of docs/arithmetic.md (rows r, units u, columns j).
 #![allow(clippy::needless_range_loop)]
 
 use serde::Deserialize;
@@ -50,7 +50,7 @@ struct Case {
     x: Vec<Vec<i16>>,
 }
 
-/// SPEC §9 draw order: Wx row-major (u % 255 - 127), Wh, bias (u % 65536 - 32768),
+/// docs/arithmetic.md §9 draw order: Wx row-major (u % 255 - 127), Wh, bias (u % 65536 - 32768),
 /// X row-major (u % 1025 - 512), all from Lcg::new(1).
 fn generate() -> Case {
     let mut g = Lcg::new(1);
@@ -149,7 +149,7 @@ fn spec9_matches_fixture_and_spec_scalars() {
         fx.c_final
     );
 
-    // The scalar checks written in SPEC §9 (independent of the fixture file).
+    // The scalar checks written in docs/arithmetic.md §9 (independent of the fixture file).
     let sum_h: i64 = tr.h.iter().flatten().map(|&v| v as i64).sum();
     assert_eq!(sum_h, 2620);
     assert_eq!(tr.nnz_x.iter().sum::<u32>(), 778);

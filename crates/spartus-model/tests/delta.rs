@@ -1,6 +1,6 @@
-//! Θ > 0 behaviour of the delta encoders on hand-made sequences (SPEC §3 steps 1–2, 8).
+//! Θ > 0 behaviour of the delta encoders on hand-made sequences (docs/arithmetic.md §3 steps 1–2, 8).
 
-// Index loops mirror the SPEC formulas (rows r, units u, columns j).
+// Index loops mirror the formulas of docs/arithmetic.md (rows r, units u, columns j).
 #![allow(clippy::needless_range_loop)]
 
 use spartus_model::config::Rounding;

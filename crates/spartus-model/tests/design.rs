@@ -56,7 +56,7 @@ fn prepare_random_is_deterministic_and_consistent() {
         let back = unpack_layer(l, shape, |n| imgs.get(n).map(|s| s.as_str())).unwrap();
         assert_eq!(QLayer::from_pruned(&back), a.qnet.layers[l]);
     }
-    // Cycles = SPEC §6 over the traces with the reference T_upd = 4H/N = 16.
+    // Cycles = docs/arithmetic.md §6 over the traces with the reference T_upd = 4H/N = 16.
     for l in 0..2 {
         let cp = CycleParams {
             k_x: 3,

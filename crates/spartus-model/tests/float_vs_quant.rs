@@ -1,5 +1,5 @@
-//! Quantized golden model vs the float64 reference (SPEC §8), Θ = 0, default arithmetic
-//! (s = 0, q = 8, RNE, wfrac = 7), random weights U(-1,1), biases U(-0.5,0.5) (SPEC §10),
+//! Quantized golden model vs the float64 reference (docs/arithmetic.md §8), Θ = 0, default arithmetic
+//! (s = 0, q = 8, RNE, wfrac = 7), random weights U(-1,1), biases U(-0.5,0.5) (docs/arithmetic.md §10),
 //! random-walk inputs in [-2, 2].
 //!
 //! Three checks:
@@ -32,11 +32,11 @@
 //!    all weights and biases, where |c| stays small. Measured: max 1.43 / 1.65 / 1.83 LSB,
 //!    mean 0.33, for seeds 1/2/3. Asserted: max ≤ 4 LSB, mean ≤ 1 LSB.
 //!
-//! 3. **SPEC §10 setup (pruned K_x=4, K_h=2, U(-1,1) weights, T=50).** Measured max 3.13 /
-//!    2.83 / 2.01 LSB, mean 0.38 / 0.38 / 0.35 (SPEC §10, with other random draws: 2.6 / 0.37).
+//! 3. **docs/arithmetic.md §10 setup (pruned K_x=4, K_h=2, U(-1,1) weights, T=50).** Measured max 3.13 /
+//!    2.83 / 2.01 LSB, mean 0.38 / 0.38 / 0.35 (the table of docs/arithmetic.md §10).
 //!    Asserted: max ≤ 6 LSB, mean ≤ 1 LSB.
 
-// Index loops mirror the SPEC formulas (rows r, units u, columns j).
+// Index loops mirror the formulas of docs/arithmetic.md (rows r, units u, columns j).
 #![allow(clippy::needless_range_loop)]
 
 use spartus_model::config::load_str;

@@ -1,7 +1,7 @@
-//! Multi-layer runs (SPEC §7), the streaming API, and saturation / wrap edge cases of the
+//! Multi-layer runs (docs/arithmetic.md §7), the streaming API, and saturation / wrap edge cases of the
 //! golden datapath.
 
-// Index loops mirror the SPEC formulas (rows r, units u, columns j).
+// Index loops mirror the formulas of docs/arithmetic.md (rows r, units u, columns j).
 #![allow(clippy::needless_range_loop)]
 
 use spartus_model::config::Rounding;

@@ -1,7 +1,7 @@
-//! Property tests of CBTD (column balance per PE, SPEC tie-break, dual ratio) and of the
+//! Property tests of CBTD (column balance per PE, tie-break of docs/arithmetic.md §5, dual ratio) and of the
 //! row-balanced comparison pattern.
 
-// Index loops mirror the SPEC formulas (rows r, units u, columns j).
+// Index loops mirror the formulas of docs/arithmetic.md (rows r, units u, columns j).
 #![allow(clippy::needless_range_loop)]
 
 use proptest::prelude::*;
@@ -43,7 +43,7 @@ proptest! {
                     // kept values copied, others zero
                     let want = if is_kept { w[row * cols + j] } else { 0 };
                     prop_assert_eq!(m.values[row * cols + j], want);
-                    // SPEC tie-break: every kept entry beats every dropped one
+                    // tie-break of docs/arithmetic.md §5: every kept entry beats every dropped one
                     if is_kept {
                         for l2 in (0..r).filter(|l2| !kept.contains(&(*l2 as u32))) {
                             prop_assert!(mag(l) > mag(l2) || (mag(l) == mag(l2) && l < l2),

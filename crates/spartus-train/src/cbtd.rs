@@ -1,4 +1,4 @@
-//! Column-Balanced Targeted Dropout (CBTD, Spartus; SPEC §5) on float weight matrices.
+//! Column-Balanced Targeted Dropout (CBTD, Spartus; docs/arithmetic.md §5) on float weight matrices.
 //!
 //! A gate matrix `W [rows = 4H][cols]` is split over N PEs by interleaving rows: row `r`
 //! belongs to PE `p = r mod N` at local row `l = r div N`, so every PE holds `R = rows/N`
@@ -12,7 +12,7 @@
 //! `K = R - floor(R·γ)` for a sparsity ratio γ ([`k_for_gamma`]); W_x and W_h may use
 //! different γ (dual ratio).
 //!
-//! Ties are broken by the lower local row, as in SPEC §5 (whose pruning runs on the int8
+//! Ties are broken by the lower local row, as in docs/arithmetic.md §5 (whose pruning runs on the int8
 //! values; a float mask with exactly K entries per group, exported as zeros elsewhere, gives
 //! the same pruned int8 matrix because every pruned entry is 0 and at most K are nonzero).
 
@@ -68,7 +68,7 @@ impl Layout {
     }
 }
 
-/// `K = R - floor(R·γ)` (SPEC §5, the authors' parameterization); error if γ ∉ [0,1) or K = 0.
+/// `K = R - floor(R·γ)` (docs/arithmetic.md §5, the authors' parameterization); error if γ ∉ [0,1) or K = 0.
 pub fn k_for_gamma(r: usize, gamma: f64) -> Result<usize, CbtdError> {
     if !gamma.is_finite() || !(0.0..1.0).contains(&gamma) {
         return Err(CbtdError::Gamma { gamma, r });

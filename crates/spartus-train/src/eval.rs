@@ -2,10 +2,10 @@
 //!
 //! - [`float_eval`]: float64 DeltaLSTM on the float parameters (Θ = 0 gives the plain LSTM);
 //! - [`golden_eval`]: the bit-exact integer golden model of spartus-model
-//!   (`spartus_model::golden`, SPEC §1–§4) on the int8-quantized, CBTD-pruned weights with
+//!   (`spartus_model::golden`, docs/arithmetic.md §1–§4) on the int8-quantized, CBTD-pruned weights with
 //!   Q8.8 inputs, exactly what the generated accelerator computes; the head is applied in f64
 //!   on `h/256` (pooled as in training). Temporal sparsity and predicted cycles come from the
-//!   same golden traces and the spartus-model cycle model (SPEC §6).
+//!   same golden traces and the spartus-model cycle model (docs/arithmetic.md §6).
 
 use crate::data::TsDataset;
 use crate::model::{argmax, delta_memory, Params, Pool};
@@ -86,7 +86,7 @@ fn sigmoid(x: f64) -> f64 {
 }
 
 /// Float64 DeltaLSTM over one sequence: returns h `[T][H]` and the nonzero (Δx, Δh) counts.
-/// Deltas follow SPEC §3 in real units: an element propagates when it changed by at least Θ
+/// Deltas follow docs/arithmetic.md §3 in real units: an element propagates when it changed by at least Θ
 /// since it last propagated (Θ = 0: every change, i.e. the plain LSTM).
 pub fn float_forward(
     p: &Params,
@@ -156,7 +156,7 @@ pub fn float_eval(p: &Params, ds: &TsDataset, theta_x: f64, theta_h: f64, pool: 
 }
 
 /// The quantized, CBTD-pruned network the accelerator of config `r` runs for these float
-/// parameters (SPEC §1 quantization, §5 pruning with the config's K_x, K_h), plus the golden
+/// parameters (docs/arithmetic.md §1 quantization, §5 pruning with the config's K_x, K_h), plus the golden
 /// parameters (thresholds, LUT, rounding) of that config.
 pub fn quantized_net(p: &Params, r: &Resolved) -> Result<(QNet, GoldenParams), DesignError> {
     let fnet = p.to_float_net();
@@ -179,7 +179,7 @@ pub struct GoldenCase {
 }
 
 /// Run the golden model on every case of a (scaled, float) dataset; inputs are quantized to
-/// Q8.8 with SPEC §1 `sat16(RNE(x·256))`. Returns statistics and per-case outputs.
+/// Q8.8 with docs/arithmetic.md §1 `sat16(RNE(x·256))`. Returns statistics and per-case outputs.
 pub fn golden_eval(
     p: &Params,
     ds: &TsDataset,

@@ -6,7 +6,7 @@
 //! Training forward pass for a padded batch (time-major `[T][B][I]`, per-sequence lengths):
 //! - the weights used are `W ⊙ mask` (targeted dropout or the fixed CBTD mask), optionally
 //!   fake-quantized to int8 with `wfrac` fraction bits (straight-through estimator, STE);
-//! - the input delta memory x̂ (SPEC §3 step 1) depends on the data only, so it is computed on
+//! - the input delta memory x̂ (docs/arithmetic.md §3 step 1) depends on the data only, so it is computed on
 //!   the host before the batch is built ([`delta_memory`]); the input projection of all steps
 //!   is one matmul;
 //! - the hidden delta memory ĥ (step 2) is updated where `|h_{t-1} - ĥ| >= Θh`, and the
@@ -143,7 +143,7 @@ pub fn argmax(v: &[f64]) -> usize {
     best
 }
 
-/// The input delta memory x̂ of one sequence (SPEC §3 step 1 in real units): x̂ starts at 0,
+/// The input delta memory x̂ of one sequence (docs/arithmetic.md §3 step 1 in real units): x̂ starts at 0,
 /// and element j follows x_t[j] whenever `|x_t[j] - x̂[j]| >= theta` (with theta = 0, x̂ = x).
 /// Also returns the number of nonzero deltas.
 pub fn delta_memory(frames: &[Vec<f64>], theta: f64) -> (Vec<Vec<f64>>, usize) {

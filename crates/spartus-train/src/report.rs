@@ -101,7 +101,7 @@ pub struct EvalReport {
     pub pe_count: usize,
     /// R = 4H/N.
     pub rows_per_pe: usize,
-    /// Per-step overhead of the cycle figures in the rows (`golden.cycles`): the SPEC §6
+    /// Per-step overhead of the cycle figures in the rows (`golden.cycles`): the docs/arithmetic.md §6
     /// reference `T_upd = 4H/N`.
     pub t_upd: u64,
     /// The generated hardware's per-step overhead (`spartus_model::cycles::hw_t_upd`; `I + H + 19` when
@@ -234,7 +234,7 @@ impl EvalReport {
         if let Some(r) = last {
             let _ = writeln!(
                 s,
-                "| (c) | {} | golden: int8 weights, Q8.8, Θ on the Q8.8 grid (bit-exact SPEC model) | {} |",
+                "| (c) | {} | golden: int8 weights, Q8.8, Θ on the Q8.8 grid (bit-exact model of docs/arithmetic.md) | {} |",
                 r.label,
                 acc(&r.golden)
             );
@@ -315,7 +315,7 @@ impl EvalReport {
         let _ = writeln!(
             s,
             "# {} — DeltaLSTM + CBTD classifier\n\nTest set: {} cases (train {}). LSTM I={}, H={}, head on {} h; \
-             accelerator N={} PEs, R={} rows per PE. Golden = bit-exact integer model of SPEC.md \
+             accelerator N={} PEs, R={} rows per PE. Golden = bit-exact integer model of docs/arithmetic.md \
              (int8 Q1.7 weights, Q8.8 activations, 4096-entry LUTs, RNE); head in f64 on h/256.\n",
             self.dataset,
             self.test_cases,
@@ -356,10 +356,10 @@ impl EvalReport {
         }
         let _ = writeln!(
             s,
-            "\nzero Δx / Δh: fraction of suppressed deltas in the golden run (SPEC §3: Δ = 0 costs no \
+            "\nzero Δx / Δh: fraction of suppressed deltas in the golden run (docs/arithmetic.md §3: Δ = 0 costs no \
              cycles; at Θ = 0 only unchanged values are zero, and Δh is always 0 at t = 0). \
-             cycles/step: SPEC §6 model with M_arr = 1, K_x·nnz_x + K_h·nnz_h + T_upd, with the \
-             SPEC reference T_upd = 4H/N = {} and with the generated hardware's T_upd = {} \
+             cycles/step: docs/arithmetic.md §6 model with M_arr = 1, K_x·nnz_x + K_h·nnz_h + T_upd, with the \
+             docs/arithmetic.md §6 reference T_upd = 4H/N = {} and with the generated hardware's T_upd = {} \
              (Verilator measures the latter). Float accuracy with Θ > 0 uses the same \
              thresholds on float values.",
             self.t_upd, self.t_upd_hw
@@ -406,7 +406,7 @@ pub fn default_hw_t_upd(input: usize, hidden: usize) -> u64 {
     spartus_model::cycles::hw_t_upd(input, hidden)
 }
 
-/// T_upd of the SPEC reference for an accelerator shape.
+/// T_upd of the docs/arithmetic.md §6 reference for an accelerator shape.
 pub fn reference_t_upd_for(a: &AccelSpec) -> Result<u64, ReportError> {
     let r = gen_config("eval", a, 1)?.resolve()?;
     Ok(reference_t_upd(&r.layers[0]))

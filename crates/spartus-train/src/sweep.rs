@@ -244,7 +244,7 @@ impl Sweep {
             "# Sweep: accuracy vs weight sparsity and vs delta threshold\n\nH={}, N={}, R={}, pool={:?}, \
              epochs {}+{}, QAT={}, seeds {:?}. Test-set accuracy in %; with several seeds: mean (min–max). \
              Golden = bit-exact integer model (int8 weights, Q8.8). Zero Δ and cycles/step from the \
-             golden run at the row's Θ (SPEC §6 model, M_arr = 1), with the SPEC reference \
+             golden run at the row's Θ (docs/arithmetic.md §6 model, M_arr = 1), with the docs/arithmetic.md §6 reference \
              T_upd = R = {} and with the generated hardware's T_upd = {} (`spartus_model::cycles::hw_t_upd`, I + H + 19 when written).\n",
             b.hidden,
             b.pe_count,

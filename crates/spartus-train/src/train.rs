@@ -90,7 +90,7 @@ pub struct TrainConfig {
     /// Fake-quantize (int8 weights, Q8.8 activations) in phase 2.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub qat: bool,
-    /// Weight fraction bits of the int8 weights (7 = Q1.7, SPEC default).
+    /// Weight fraction bits of the int8 weights (7 = Q1.7, the default of docs/arithmetic.md).
     #[arg(long, default_value_t = 7)]
     pub wfrac: u32,
     /// Factor applied to the standardized inputs before Q8.8 quantization.

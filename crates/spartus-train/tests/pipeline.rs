@@ -173,7 +173,7 @@ fn hard_pruning_keeps_exactly_k_per_column_per_pe() {
             assert_eq!(w.to_bits(), 0, "pruned weight must be +0.0");
         }
     }
-    // The int8 CBTD of SPEC §5 (spartus-model) keeps what we kept: pruning is a no-op.
+    // The int8 CBTD of docs/arithmetic.md §5 (spartus-model) keeps what we kept: pruning is a no-op.
     let fnet = q.to_float_net();
     let l = &fnet.layers[0];
     let wx = quantize_weights("wx", &l.weight_ih, 7).unwrap();
@@ -346,7 +346,7 @@ fn golden_accuracy_equals_direct_recomputation() {
 
 #[test]
 fn golden_h_tracks_the_float_reference_at_theta_zero() {
-    // SPEC §8: the float64 LSTM on the dequantized, pruned parameters and Q8.8 inputs; with
+    // docs/arithmetic.md §8: the float64 LSTM on the dequantized, pruned parameters and Q8.8 inputs; with
     // Θ = 0 only the datapath rounding differs.
     let f = fixture();
     let a = accel(&tiny_cfg(), 12, 2, 2, 0.0, 0.0);

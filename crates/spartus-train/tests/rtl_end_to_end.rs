@@ -138,7 +138,7 @@ fn tiny_model_rtl_accuracy_equals_golden_on_whole_test_set() {
     assert_eq!(differing, 0);
     assert_eq!(rtl_st.correct, golden_st.correct, "RTL accuracy == golden");
     assert_eq!(rtl_st.cases, 370);
-    // Counters: golden_eval's cycles use the SPEC reference T_upd; the hardware's is
+    // Counters: golden_eval's cycles use the docs/arithmetic.md §6 reference T_upd; the hardware's is
     // hw_t_upd(I, H) per step.
     let dims = &r.layers[0];
     let hw = spartus_model::cycles::hw_t_upd(dims.input_size, h);

@@ -2161,7 +2161,7 @@ fn plot_utilization(path: &Path, m: &MatrixReport) -> Result<()> {
             BLACK.stroke_width(1),
         ))
         .map_err(pe)?
-        .label("goal 0.9 (DESIGN.md)")
+        .label("goal 0.9 (docs/architecture.md §9)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(1)));
     chart
         .configure_series_labels()

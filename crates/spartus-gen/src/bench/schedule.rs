@@ -162,7 +162,7 @@ pub fn variant(p: &ScalePoint) -> String {
     )
 }
 
-/// Dense-equivalent operations of one step, `2·4H·(I + H)` (DESIGN.md).
+/// Dense-equivalent operations of one step, `2·4H·(I + H)` (docs/architecture.md §9).
 pub fn dense_ops(p: &ScalePoint) -> f64 {
     (2 * 4 * p.hidden_size * (p.input_size + p.hidden_size)) as f64
 }
