@@ -12,7 +12,8 @@
 #   old flow notes                 -> formal/README.md on lines about YoWASP / /tmp / formal
 #                                     tools, else docs/targets.md
 #   old design document            -> docs/architecture.md §9 on lines about report figures
-#                                     (figures, ops, goal, utilization, throughput), else
+#                                     (figures, ops, operations, dense, goal, utilization,
+#                                     throughput), else
 #                                     docs/architecture.md
 #   old spec file / "spec §n"      -> docs/arithmetic.md / docs/arithmetic.md §n (same numbers)
 #   "spec('s) reference" (T_upd)   -> docs/arithmetic.md §6 reference
@@ -54,7 +55,7 @@ PERL='
   s{F[P]GA_BUDGETS(?:\.md)?}{docs/targets.md}g;
   if (/yowasp|\/tmp|formal|\bsby\b|smtbmc/i) { s{F[L]OW_NOTES(?:\.md)?}{formal/README.md}g }
   s{F[L]OW_NOTES(?:\.md)?}{docs/targets.md}g;
-  if (/figure|\bops\b|goal|utiliz|throughput/i) { s{D[E]SIGN\.md}{docs/architecture.md §9}g }
+  if (/figure|\bops\b|operation|dense|goal|utiliz|throughput/i) { s{D[E]SIGN\.md}{docs/architecture.md §9}g }
   s{D[E]SIGN\.md}{docs/architecture.md}g;
   s{(?<![\w/])S[P]EC\.md}{docs/arithmetic.md}g;
   s{\bS[P]EC\s*§\s*}{docs/arithmetic.md §}g;
@@ -63,7 +64,7 @@ PERL='
   s{\bthe S[P]EC formulas}{the formulas of docs/arithmetic.md}g;
   s{\bS[P]EC default}{the default of docs/arithmetic.md}g;
   s{bit-exact S[P]EC model}{bit-exact model of docs/arithmetic.md}g;
-  s{\bS[P]EC arithmetic}{the arithmetic of docs/arithmetic.md}g;
+  s{(?:\bthe )?\bS[P]EC(?:\x27s)? arithmetic}{the arithmetic of docs/arithmetic.md}g;
   s{(?<![\w/])S[P]EC\x27s\b}{docs/arithmetic.md}g;
   s{(?<![\w/])S[P]EC\b}{docs/arithmetic.md}g;
 '
