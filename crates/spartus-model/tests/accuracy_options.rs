@@ -3,7 +3,8 @@
 //! H = 32, N = 8, K_x = 4, K_h = 2, random weights U(-1, 1), biases U(-0.5, 0.5), T = 50,
 //! Θ = 0, random-walk inputs in [-2, 2]).
 //!
-//! Measured max / mean error in Q8.8 LSB for seeds 1 / 2 / 3 (the table of §10):
+//! Measured max / mean error in Q8.8 LSB for seeds 1 / 2 / 3 (the table of docs/arithmetic.md
+//! §10):
 //! - default (s = 0, q = 8, RNE): 3.13 / 2.83 / 2.01, mean 0.35-0.38;
 //! - `lut_shift = 4`: 17.5 / 13.4 / 13.6, mean 1.5-1.7;
 //! - `lut_frac = 4`: 25.4 / 23.2 / 18.7, mean 3.4-4.1;
@@ -16,7 +17,7 @@ use spartus_model::config::load_str;
 use spartus_model::design::Design;
 use spartus_model::float_ref::reference_for_quantized;
 
-/// The §10 setup with extra `[hardware]` lines.
+/// The setup of docs/arithmetic.md §10 with extra `[hardware]` lines.
 fn design(hw_extra: &str, seed: u64) -> Design {
     let text = format!(
         "name = \"acc\"\nseed = {seed}\n[model]\ninput_size = 16\nhidden_size = 32\n\
