@@ -50,8 +50,8 @@ pub fn hw_t_upd(input: usize, hidden: usize) -> u64 {
 }
 
 /// The generated hardware's per-step overhead with G gate lanes:
-/// `T_upd = I + HW_FLUSH_LEN + HW_MAC_OVERHEAD + H/G + HW_GATE_LATENCY` (= I + 2 + 4 + H/G +
-/// 13 today): the I cycles in which the layer accepts the elements of x_t (one per cycle; cycles
+/// `T_upd = I + HW_FLUSH_LEN + HW_MAC_OVERHEAD + H/G + HW_GATE_LATENCY` (docs/architecture.md
+/// §5): the I cycles in which the layer accepts the elements of x_t (one per cycle; cycles
 /// in which the x stream stalls are not counted), the input flush, the MAC phase's fixed
 /// overhead, and the gate phase (G gate units each stream H/G units, one per cycle, in
 /// parallel; G divides H because G divides N). Without `hardware.overlap` a step takes
