@@ -12,6 +12,11 @@
 //!
 //! Asserted: each option's mean error is larger than the default's for every seed, and stays
 //! under a bound with some margin above the measured values.
+//!
+//! The caveat of docs/arithmetic.md §10, also asserted: with dense U(-1, 1) weights and
+//! T = 200 the default arithmetic's free-running error is not small (max 60.6 / 15.4 / 4.8 LSB
+//! for seeds 1 / 2 / 3), because |c| grows until the forget gate's table saturates (see
+//! `tests/float_vs_quant.rs`).
 
 use spartus_model::config::load_str;
 use spartus_model::design::Design;
@@ -19,10 +24,15 @@ use spartus_model::float_ref::reference_for_quantized;
 
 /// The setup of docs/arithmetic.md §10 with extra `[hardware]` lines.
 fn design(hw_extra: &str, seed: u64) -> Design {
+    design_with("k_x = 4\nk_h = 2", 50, hw_extra, seed)
+}
+
+/// I = 16, H = 32, N = 8, random weights, Θ = 0, the given sparsity lines and length.
+fn design_with(sparsity: &str, timesteps: usize, hw_extra: &str, seed: u64) -> Design {
     let text = format!(
         "name = \"acc\"\nseed = {seed}\n[model]\ninput_size = 16\nhidden_size = 32\n\
-         [sparsity]\nk_x = 4\nk_h = 2\n[hardware]\npe_count = 8\n{hw_extra}\n\
-         [stimulus]\ntimesteps = 50\nstep = 0.25\nbound = 2.0\nhold_prob = 0.0\n"
+         [sparsity]\n{sparsity}\n[hardware]\npe_count = 8\n{hw_extra}\n\
+         [stimulus]\ntimesteps = {timesteps}\nstep = 0.25\nbound = 2.0\nhold_prob = 0.0\n"
     );
     let r = load_str(&text).unwrap();
     Design::prepare(&r, None, None).unwrap()
@@ -74,4 +84,18 @@ fn options_cost_accuracy_within_the_documented_bounds() {
             );
         }
     }
+}
+
+#[test]
+fn large_dense_weights_make_the_free_running_error_large() {
+    let errors: Vec<(f64, f64)> = [1, 2, 3]
+        .iter()
+        .map(|&seed| error(&design_with("pruning = \"none\"", 200, "", seed)))
+        .collect();
+    for (seed, (max, mean)) in [1, 2, 3].iter().zip(&errors) {
+        println!("dense U(-1, 1) T=200 seed {seed}: max {max:.3} LSB, mean {mean:.3} LSB");
+    }
+    // the caveat: not bounded by the few LSB of the small-|c| cases
+    assert!(errors[0].0 > 30.0, "seed 1: max {}", errors[0].0);
+    assert!(errors.iter().all(|&(_, mean)| mean < 1.5), "{errors:?}");
 }
